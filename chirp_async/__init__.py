@@ -1,0 +1,75 @@
+"""chirp_async: the asyncio-native Python SDK for the Chirp communications API.
+
+Example:
+    ```python
+    from chirp_async import AsyncChirp
+
+    async with AsyncChirp() as client:  # key from CHIRP_API_KEY
+        call = await client.calls.get("call_2DbBs7GWhGvVNJGrDXr5RG0mBWI")
+        print(call.status, call.duration, call.started_at)
+    ```
+"""
+
+from ._client import AsyncChirp as AsyncChirp
+from ._config import Timeout as Timeout
+from ._errors import APIConnectionError as APIConnectionError
+from ._errors import APIError as APIError
+from ._errors import APIResponseValidationError as APIResponseValidationError
+from ._errors import APIStatusError as APIStatusError
+from ._errors import APITimeoutError as APITimeoutError
+from ._errors import AuthenticationError as AuthenticationError
+from ._errors import BadRequestError as BadRequestError
+from ._errors import BatchError as BatchError
+from ._errors import ChirpError as ChirpError
+from ._errors import ClientStateError as ClientStateError
+from ._errors import ConflictError as ConflictError
+from ._errors import InternalServerError as InternalServerError
+from ._errors import InvalidCallIdError as InvalidCallIdError
+from ._errors import NotFoundError as NotFoundError
+from ._errors import PermissionDeniedError as PermissionDeniedError
+from ._errors import RateLimitError as RateLimitError
+from ._errors import UnprocessableEntityError as UnprocessableEntityError
+from ._models import Call as Call
+from ._models import CallChannel as CallChannel
+from ._models import CallDirection as CallDirection
+from ._models import CallStatus as CallStatus
+from ._response import APIResponse as APIResponse
+from ._response import RateLimitInfo as RateLimitInfo
+from ._retry import RetryPolicy as RetryPolicy
+from ._version import __version__ as __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponse",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncChirp",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchError",
+    "Call",
+    "CallChannel",
+    "CallDirection",
+    "CallStatus",
+    "ChirpError",
+    "ClientStateError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidCallIdError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RateLimitInfo",
+    "RetryPolicy",
+    "Timeout",
+    "UnprocessableEntityError",
+    "__version__",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__  # tracebacks and reprs show the public path
+del _name, _obj

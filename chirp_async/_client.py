@@ -1,0 +1,224 @@
+"""`AsyncChirp`: the client. Builds config, pool, transport and resources; owns the pool."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, final
+
+from ._config import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    Timeout,
+    check_max_retries,
+    coerce_timeout,
+    resolve_config,
+)
+from ._logging import setup_logging_from_env
+from ._retry import RetryPolicy
+from ._transport import ConnectionPool, Transport
+from .resources.calls import Calls
+
+if TYPE_CHECKING:
+    import sys
+
+    import aiohttp
+
+    if sys.version_info >= (3, 11):
+        from typing import Self
+    else:
+        from typing_extensions import Self
+
+__all__ = ["AsyncChirp"]
+
+
+class _NotGiven:
+    """Sentinel type for "argument not passed" where ``None`` has a meaning."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+_NOT_GIVEN: Final = _NotGiven()
+
+
+@final
+class AsyncChirp:
+    """Asynchronous client for the Chirp API.
+
+    Owns one pooled `aiohttp.ClientSession`, opened by ``async with`` (or lazily on the
+    first request, inside the running loop) and closed on exit or by `close`. Create one
+    client per process or app and share it: it is safe to use from many tasks at once.
+
+    Args:
+        api_key: An app key (``sk_live_app_...`` or ``sk_test_app_...``). Defaults to the
+            ``CHIRP_API_KEY`` environment variable.
+        base_url: The API root. Defaults to ``CHIRP_BASE_URL``, then
+            ``https://api.buildwithchirp.com``.
+        timeout: Limit per attempt: seconds, a `Timeout`, or ``None`` for none.
+        max_retries: Retries after the first attempt for connection errors, timeouts and
+            408/409/429/500/502/503/504 (2 means at most 3 attempts).
+        max_connections: Size of the connection pool (keep-alive connections).
+        session: Your own `aiohttp.ClientSession`, used as-is and never closed by the
+            client (``max_connections`` and ``trust_env`` then do not apply).
+        default_headers: Extra headers for every request (not ``Authorization``).
+        trust_env: Let aiohttp read proxy settings (``HTTPS_PROXY`` ...) and ``.netrc``.
+        allow_insecure_http: Allow a plain ``http://`` base URL on a non-loopback host.
+        retry_policy: Backoff settings; the defaults are 0.5 s doubling to 8 s, jittered,
+            and a ``Retry-After`` honoured up to 60 s.
+
+    Raises:
+        ChirpError: No API key was given or found, or it is an admin key.
+        TypeError: An argument has the wrong type (the message names it).
+        ValueError: An argument is out of range (the message names it).
+
+    Example:
+        ```python
+        async with AsyncChirp() as client:
+            call = await client.calls.get("call_2DbBs7GWhGvVNJGrDXr5RG0mBWI")
+        ```
+    """
+
+    __slots__ = ("_config", "_owns_pool", "_pool", "_transport", "calls")
+
+    calls: Calls
+    """Operations on calls: ``await client.calls.get(call_id)``."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        session: aiohttp.ClientSession | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        trust_env: bool = False,
+        allow_insecure_http: bool = False,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        env = os.environ
+        setup_logging_from_env(env)
+        config = resolve_config(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_connections=max_connections,
+            default_headers=default_headers,
+            trust_env=trust_env,
+            allow_insecure_http=allow_insecure_http,
+            retry_policy=retry_policy,
+            env=env,
+        )
+        self._init(config, ConnectionPool(config, session), owns_pool=True)
+
+    def _init(self, config: ClientConfig, pool: ConnectionPool, *, owns_pool: bool) -> None:
+        self._config = config
+        self._pool = pool
+        self._owns_pool = owns_pool
+        self._transport = Transport(
+            config, pool, timeout=config.timeout, max_retries=config.max_retries
+        )
+        self.calls = Calls(self._transport)
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to, without a trailing slash."""
+        return self._config.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        """The per-attempt time limits."""
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._config.max_retries
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether the client's pool was closed."""
+        return self._pool.closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | _NotGiven | None = _NOT_GIVEN,
+        max_retries: int | _NotGiven = _NOT_GIVEN,
+    ) -> AsyncChirp:
+        """Return a client with other options that shares this client's connection pool.
+
+        The copy is cheap (no new session). Closing it does not close the shared pool;
+        the original client still owns it.
+
+        Args:
+            timeout: A new per-attempt limit (seconds, `Timeout` or ``None``).
+            max_retries: A new number of retries.
+
+        Returns:
+            The new client.
+
+        Raises:
+            TypeError: An argument has the wrong type.
+            ValueError: An argument is out of range.
+
+        Example:
+            ```python
+            patient = client.with_options(timeout=120.0, max_retries=5)
+            call = await patient.calls.get(call_id)
+            ```
+        """
+        changes: dict[str, object] = {}
+        if not isinstance(timeout, _NotGiven):
+            changes["timeout"] = coerce_timeout(timeout)
+        if not isinstance(max_retries, _NotGiven):
+            changes["max_retries"] = check_max_retries(max_retries)
+        config = dataclasses.replace(self._config, **changes)  # type: ignore[arg-type]
+        clone = object.__new__(AsyncChirp)
+        clone._init(config, self._pool, owns_pool=False)
+        return clone
+
+    async def open(self) -> None:
+        """Open the connection pool now instead of on the first request.
+
+        Raises:
+            ClientStateError: The client is closed, or bound to another event loop.
+        """
+        self._pool.session()
+
+    async def close(self) -> None:
+        """Close the connection pool (if this client created it). Idempotent.
+
+        A client made by `with_options` leaves the shared pool open; a session passed as
+        ``session=`` is never closed.
+        """
+        if self._owns_pool:
+            await self._pool.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        config = self._config
+        return (
+            f"AsyncChirp(base_url={config.base_url!r}, api_key={config.api_key.masked!r}, "
+            f"timeout={config.timeout!r}, max_retries={config.max_retries})"
+        )

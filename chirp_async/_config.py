@@ -1,0 +1,299 @@
+"""Client configuration: arguments and environment resolved once, validated, key hidden."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+import yarl
+
+from ._errors import ChirpError
+from ._retry import RetryPolicy
+
+__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "Secret", "Timeout", "resolve_config"]
+
+DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
+DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_MAX_CONNECTIONS: Final = 100
+
+ENV_API_KEY: Final = "CHIRP_API_KEY"
+ENV_BASE_URL: Final = "CHIRP_BASE_URL"
+
+_KNOWN_KEY_PREFIXES: Final = ("sk_live_app_", "sk_test_app_", "sk_admin_")
+_ADMIN_KEY_PREFIX: Final = "sk_admin_"
+_RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length"})
+
+
+class Secret:
+    """A string that never shows itself in a repr, str or traceback.
+
+    Only `reveal` returns the value; the transport calls it once to build its headers.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value."""
+        return self._value
+
+    @property
+    def masked(self) -> str:
+        """Return a display form: the known key prefix (which says the mode), then ``***``."""
+        for prefix in _KNOWN_KEY_PREFIXES:
+            if self._value.startswith(prefix):
+                return prefix + "***"
+        return "***"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Per-attempt time limits, in seconds (``None`` disables a limit).
+
+    Each attempt (not the whole call with its retries) must finish within ``total``;
+    establishing a connection, including waiting for a free pool slot, within ``connect``.
+
+    Args:
+        total: Limit for one attempt, from sending to the last body byte.
+        connect: Limit for getting a connection (pool wait, DNS, TCP and TLS handshake).
+
+    Example:
+        >>> Timeout(10.0, connect=2.0)
+        Timeout(total=10.0, connect=2.0)
+    """
+
+    total: float | None = DEFAULT_TIMEOUT
+    connect: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("total", "connect"):
+            _check_positive_or_none(f"Timeout.{name}", getattr(self, name))
+
+
+def _check_positive_or_none(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs, validated. The key is a `Secret`."""
+
+    api_key: Secret
+    base_url: str
+    timeout: Timeout
+    max_retries: int
+    max_connections: int
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    trust_env: bool = False
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def coerce_timeout(value: object) -> Timeout:
+    """Turn a ``timeout=`` argument into a `Timeout`.
+
+    Args:
+        value: A number of seconds, ``None`` (no limit) or a `Timeout`.
+
+    Returns:
+        The equivalent `Timeout`.
+
+    Raises:
+        TypeError: ``value`` is of another type.
+        ValueError: The number is not positive and finite.
+    """
+    if isinstance(value, Timeout):
+        return value
+    if value is None:
+        return Timeout(total=None)
+    _check_positive_or_none("timeout", value)
+    assert isinstance(value, (int, float))
+    return Timeout(total=float(value))
+
+
+def check_max_retries(value: object) -> int:
+    """Validate a ``max_retries=`` argument.
+
+    Args:
+        value: The number of retries after the first attempt.
+
+    Returns:
+        The value, as an int.
+
+    Raises:
+        TypeError: Not an int.
+        ValueError: Negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_retries must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"max_retries must be >= 0, got {value}")
+    return value
+
+
+def _resolve_api_key(api_key: str | None, env: Mapping[str, str]) -> Secret:
+    if api_key is None:
+        api_key = env.get(ENV_API_KEY) or None
+        source = f"the {ENV_API_KEY} environment variable"
+        if api_key is None:
+            raise ChirpError(
+                "No API key: pass api_key=... to AsyncChirp or set the "
+                f"{ENV_API_KEY} environment variable (an app key, sk_live_app_... or "
+                "sk_test_app_...)"
+            )
+    else:
+        source = "api_key"
+        if not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
+    # The messages below never include the key itself.
+    if not api_key:
+        raise ValueError(f"{source} is empty")
+    if not api_key.isascii() or not api_key.isprintable() or any(c.isspace() for c in api_key):
+        raise ValueError(
+            f"{source} contains whitespace, control or non-ASCII characters; "
+            "check for a stray newline or quote"
+        )
+    if api_key.startswith(_ADMIN_KEY_PREFIX):
+        raise ChirpError(
+            f"{source} is an admin key (sk_admin_...), but the calls endpoints need an app "
+            "key (sk_live_app_... or sk_test_app_...), created per application in the "
+            "Chirp dashboard"
+        )
+    return Secret(api_key)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: bool) -> str:
+    source = "base_url"
+    if base_url is None:
+        base_url = env.get(ENV_BASE_URL) or None
+        source = f"the {ENV_BASE_URL} environment variable"
+        if base_url is None:
+            return DEFAULT_BASE_URL
+    if not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
+    try:
+        url = yarl.URL(base_url)
+    except ValueError as exc:
+        raise ValueError(f"{source} is not a valid URL: {base_url!r}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            f"{source} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
+            f"got {base_url!r}"
+        )
+    if url.user or url.password or url.query_string or url.fragment:
+        raise ValueError(f"{source} must not carry credentials, a query or a fragment")
+    if url.scheme == "http" and not allow_http and not _is_loopback(url.host):
+        raise ValueError(
+            f"{source} {base_url!r} is plain http on a non-loopback host: the API key would "
+            "travel in cleartext. Use https, or pass allow_insecure_http=True if you must"
+        )
+    return str(url).rstrip("/")
+
+
+def _check_headers(default_headers: Mapping[str, str] | None) -> Mapping[str, str]:
+    if default_headers is None:
+        return {}
+    if not isinstance(default_headers, Mapping):
+        raise TypeError("default_headers must be a mapping of str to str")
+    checked: dict[str, str] = {}
+    untrusted: tuple[tuple[object, object], ...] = tuple(default_headers.items())
+    for name, value in untrusted:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"default_headers must map str to str, got {name!r}: {value!r}")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(
+                f"default_headers may not set {name!r}; "
+                + ("pass the key as api_key" if name.lower() == "authorization" else "")
+            )
+        if any(c in name + value for c in "\r\n\0") or not name.strip():
+            raise ValueError(f"default_headers entry {name!r} is not a valid header")
+        checked[name] = value
+    return checked
+
+
+def resolve_config(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: object,
+    max_retries: object,
+    max_connections: object,
+    default_headers: Mapping[str, str] | None,
+    trust_env: bool,
+    allow_insecure_http: bool,
+    retry_policy: RetryPolicy | None,
+    env: Mapping[str, str],
+) -> ClientConfig:
+    """Validate client arguments, fill the gaps from ``env``, and freeze the result.
+
+    Args:
+        api_key: The key, or ``None`` to read ``CHIRP_API_KEY``.
+        base_url: The API root, or ``None`` to read ``CHIRP_BASE_URL`` then the default.
+        timeout: Seconds, ``None`` or a `Timeout`.
+        max_retries: Retries after the first attempt.
+        max_connections: Size of the connection pool.
+        default_headers: Extra headers sent on every request.
+        trust_env: Whether aiohttp reads proxy settings from the environment.
+        allow_insecure_http: Allow ``http://`` to a non-loopback host.
+        retry_policy: Backoff settings, or ``None`` for the defaults.
+        env: The environment to read (``os.environ``).
+
+    Returns:
+        The frozen configuration.
+
+    Raises:
+        ChirpError: No key anywhere, or an admin key.
+        TypeError: An argument has the wrong type (the message names it).
+        ValueError: An argument is out of range or malformed (the message names it).
+    """
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise TypeError(f"max_connections must be an int, got {max_connections!r}")
+    if max_connections < 1:
+        raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+    if not isinstance(trust_env, bool):
+        raise TypeError(f"trust_env must be a bool, got {trust_env!r}")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise TypeError(f"retry_policy must be a RetryPolicy, got {retry_policy!r}")
+    return ClientConfig(
+        api_key=_resolve_api_key(api_key, env),
+        base_url=_resolve_base_url(base_url, env, allow_insecure_http),
+        timeout=coerce_timeout(timeout),
+        max_retries=check_max_retries(max_retries),
+        max_connections=max_connections,
+        default_headers=_check_headers(default_headers),
+        trust_env=trust_env,
+        retry_policy=retry_policy if retry_policy is not None else RetryPolicy(),
+    )

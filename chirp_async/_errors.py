@@ -1,0 +1,314 @@
+"""The exception tree of chirp_async and the factory that maps an HTTP error response to it.
+
+```
+ChirpError
+├── InvalidCallIdError (also ValueError)       bad ID, raised before any request
+├── ClientStateError (also RuntimeError)       closed client, wrong event loop
+├── BatchError                                 reserved for get_many (fan-out)
+└── APIError
+    ├── APIConnectionError                     no usable HTTP response (retried)
+    │   └── APITimeoutError (also TimeoutError) an attempt ran out of time (retried)
+    ├── APIResponseValidationError             2xx body that is not a valid Call
+    └── APIStatusError                         any non-2xx response
+        ├── BadRequestError                    400
+        ├── AuthenticationError                401
+        ├── PermissionDeniedError              403
+        ├── NotFoundError                      404
+        ├── ConflictError                      409 (retried)
+        ├── UnprocessableEntityError           422
+        ├── RateLimitError                     429 (retried, honours Retry-After)
+        └── InternalServerError                >= 500 (500/502/503/504 retried)
+```
+
+This module imports nothing from the rest of the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchError",
+    "ChirpError",
+    "ClientStateError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidCallIdError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "make_status_error",
+]
+
+_MAX_BODY_IN_MESSAGE = 200
+
+
+class ChirpError(Exception):
+    """Base class of every exception raised by chirp_async."""
+
+
+class InvalidCallIdError(ChirpError, ValueError):
+    """A call ID does not have the form the API accepts; no request was sent.
+
+    Attributes:
+        call_id: The rejected value, as given.
+    """
+
+    def __init__(self, call_id: object) -> None:
+        self.call_id = call_id
+        if isinstance(call_id, str):
+            shown = repr(call_id) if len(call_id) <= 80 else repr(call_id[:80]) + "..."
+            problem = f"invalid call ID {shown}"
+        else:
+            problem = f"call ID must be a str, got {type(call_id).__name__}"
+        super().__init__(
+            f"{problem}: expected 'call_' or 'call_test_' followed by 27 ASCII letters "
+            "or digits, e.g. 'call_2DbBs7GWhGvVNJGrDXr5RG0mBWI'"
+        )
+
+
+class ClientStateError(ChirpError, RuntimeError):
+    """The client cannot send requests in its current state.
+
+    Raised when the client was closed, or when it is used from an event loop other than
+    the one its connection pool was opened in.
+    """
+
+
+class BatchError(ChirpError):
+    """Reserved for the fan-out methods: some IDs of a batch failed."""
+
+
+class APIError(ChirpError):
+    """Base class of errors that come from talking to the API.
+
+    Attributes:
+        message: A human-readable description.
+        request_id: The ``x-request-id`` the server sent, if any.
+    """
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+class APIConnectionError(APIError):
+    """The API could not be reached or did not return a usable HTTP response.
+
+    Covers refused and reset connections, DNS and TLS failures, truncated bodies and
+    garbage instead of HTTP. Retried up to ``max_retries`` times before it is raised.
+    """
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """An attempt did not complete within the configured timeout (after all retries)."""
+
+
+class APIResponseValidationError(APIError):
+    """The API answered 2xx, but the body is not JSON or not a valid Call.
+
+    Attributes:
+        status_code: The HTTP status of the response.
+        body: The raw response body (possibly truncated in the message, never here).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status_code = status_code
+        self.body = body
+
+
+class APIStatusError(APIError):
+    """The API answered with a non-2xx status.
+
+    Attributes:
+        status_code: The HTTP status.
+        body: The response body, decoded from JSON when it is JSON, else as text.
+        type: ``error.type`` from the API's error object (e.g. ``invalid_request_error``).
+        code: ``error.code`` (e.g. ``resource_not_found``), if given.
+        param: ``error.param``, the offending parameter, if given.
+        doc_url: ``error.doc_url``, if given.
+        request_id: The ``x-request-id`` response header, if the server sent one.
+        headers: The response headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: object = None,
+        type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        doc_url: str | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.status_code = status_code
+        self.body = body
+        self.type = type
+        self.code = code
+        self.param = param
+        self.doc_url = doc_url
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed or a parameter is invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, invalid, or of the wrong type (an app key is needed)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not do this (e.g. a restricted account)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no call with this ID exists for this application."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state (retried)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but could not be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests (retried; raised when retries are exhausted).
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (``Retry-After``), if it said.
+    """
+
+    retry_after: float | None = None
+
+
+class InternalServerError(APIStatusError):
+    """>= 500: the API failed (500, 502, 503 and 504 are retried)."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _decode_body(raw: bytes) -> object:
+    if not raw:
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def make_status_error(
+    status: int,
+    reason: str | None,
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    *,
+    request_id: str | None,
+    retry_after: float | None,
+) -> APIStatusError:
+    """Build the most specific `APIStatusError` for an HTTP error response.
+
+    Accepts the API's documented body ``{"error": {"type", "message", ...}}``, the
+    rate-limit page's ``{"error": "<string>"}``, and any other body (JSON or not) without
+    failing.
+
+    Args:
+        status: The HTTP status code.
+        reason: The HTTP reason phrase, if any.
+        headers: The response headers.
+        raw_body: The response body bytes (the caller has removed any secret from them).
+        request_id: The ``x-request-id`` header, if any.
+        retry_after: The parsed ``Retry-After`` delay in seconds, if any.
+
+    Returns:
+        An instance of the class for ``status`` (see the module docstring).
+    """
+    body = _decode_body(raw_body)
+    error_type = code = param = doc_url = None
+    server_message: str | None = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        error_type = _str_or_none(error.get("type"))
+        code = _str_or_none(error.get("code"))
+        param = _str_or_none(error.get("param"))
+        doc_url = _str_or_none(error.get("doc_url"))
+        server_message = _str_or_none(error.get("message"))
+    elif isinstance(error, str):
+        server_message = error
+    elif isinstance(body, dict) and isinstance(body.get("message"), str):
+        server_message = body["message"]
+    elif isinstance(body, str) and body.strip():
+        text = body.strip()
+        server_message = (
+            text if len(text) <= _MAX_BODY_IN_MESSAGE else text[:_MAX_BODY_IN_MESSAGE] + "..."
+        )
+
+    parts = [f"HTTP {status}" + (f" {reason}" if reason else "")]
+    if server_message:
+        parts.append(f": {server_message}")
+    details = [f"{name}={value}" for name, value in (("type", error_type), ("code", code)) if value]
+    if param:
+        details.append(f"param={param}")
+    if request_id:
+        details.append(f"request_id={request_id}")
+    if details:
+        parts.append(f" ({', '.join(details)})")
+    message = "".join(parts)
+
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = InternalServerError if status >= 500 else APIStatusError
+    error_obj = cls(
+        message,
+        status_code=status,
+        body=body,
+        type=error_type,
+        code=code,
+        param=param,
+        doc_url=doc_url,
+        request_id=request_id,
+        headers=headers,
+    )
+    if isinstance(error_obj, RateLimitError):
+        error_obj.retry_after = retry_after
+    return error_obj

@@ -1,0 +1,151 @@
+"""Typed models of the Chirp API, decoded straight from response bytes by msgspec.
+
+Enumerated fields (``status``, ``direction``, the channels) are typed ``str`` on the
+model so that a value the API adds later decodes without error; the known values are
+offered as `StrEnum` constants that compare equal to those strings:
+
+    >>> CallStatus.COMPLETED == "completed"
+    True
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from enum import Enum
+from typing import Any, Final
+
+import msgspec
+
+from ._errors import APIResponseValidationError
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - exercised on Python 3.10 only
+
+    class StrEnum(str, Enum):
+        """Backport of `enum.StrEnum` (Python 3.11) for Python 3.10."""
+
+        def __str__(self) -> str:
+            return str(self.value)
+
+        def __format__(self, format_spec: str) -> str:
+            return format(str(self.value), format_spec)
+
+
+__all__ = [
+    "Call",
+    "CallChannel",
+    "CallDirection",
+    "CallStatus",
+    "parse_call",
+]
+
+
+class CallStatus(StrEnum):
+    """Known values of `Call.status`; each compares equal to its string."""
+
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    VOICEMAIL = "voicemail"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CANCELED = "canceled"
+
+
+class CallDirection(StrEnum):
+    """Known values of `Call.direction`; each compares equal to its string."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallChannel(StrEnum):
+    """Known values of `Call.from_channel` / `Call.to_channel`."""
+
+    PSTN = "pstn"
+    WHATSAPP = "whatsapp"
+    WEBRTC = "webrtc"
+
+
+class Call(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """A voice call, as returned by ``GET /v1/calls/{callId}``.
+
+    Attribute names are snake_case; on the wire they are the API's camelCase keys, so
+    ``msgspec.json.encode(call)`` gives back the API's JSON. Unknown fields in a response
+    are ignored. Instances are immutable, except ``metadata``, which is a plain dict:
+    treat it as read-only (one `Call` may be shared by coroutines that asked for the same
+    ID at the same time).
+
+    Attributes:
+        id: The call ID, ``call_[test_]<27 alphanumerics>``.
+        app_id: The application the call belongs to.
+        direction: ``inbound`` or ``outbound`` (see `CallDirection`).
+        status: The current status (see `CallStatus`); a value unknown to this SDK
+            version is kept as its string.
+        from_address: The caller (E.164 number, WhatsApp number or WebRTC identity).
+        to_address: The callee.
+        from_channel: Channel of the calling leg: ``pstn``, ``whatsapp``, ``webrtc``.
+        to_channel: Channel of the called leg.
+        duration: Duration in seconds; ``None`` until the call ends.
+        end_reason: Why the call ended (e.g. ``hangup``); ``None`` until it ends.
+        metadata: Free-form JSON object attached when the call was created.
+        livekit_room_name: LiveKit room for WebRTC calls, else ``None``.
+        started_at: When the call started (tz-aware), or ``None``.
+        answered_at: When it was answered, or ``None``.
+        ended_at: When it ended, or ``None``.
+        created_at: When the call object was created (tz-aware).
+    """
+
+    id: str
+    app_id: str
+    direction: str
+    status: str
+    from_address: str
+    to_address: str
+    from_channel: str
+    to_channel: str
+    duration: int | float | None = None
+    end_reason: str | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    livekit_room_name: str | None = None
+    started_at: datetime.datetime | None = None
+    answered_at: datetime.datetime | None = None
+    ended_at: datetime.datetime | None = None
+    created_at: datetime.datetime
+
+
+_CALL_DECODER: Final = msgspec.json.Decoder(Call)
+_MAX_BODY_IN_MESSAGE: Final = 200
+
+
+def parse_call(body: bytes, *, status_code: int = 200, request_id: str | None = None) -> Call:
+    """Decode a response body into a `Call`, without an intermediate dict.
+
+    Args:
+        body: The raw JSON bytes of a 2xx response.
+        status_code: The response status, reported in the error if decoding fails.
+        request_id: The response's ``x-request-id``, reported likewise.
+
+    Returns:
+        The decoded call.
+
+    Raises:
+        APIResponseValidationError: The body is not JSON, or not a valid Call (a required
+            field missing or of the wrong type); the message says which.
+    """
+    try:
+        return _CALL_DECODER.decode(body)
+    except msgspec.DecodeError as exc:  # ValidationError is a subclass
+        kind = "invalid Call" if isinstance(exc, msgspec.ValidationError) else "invalid JSON"
+        snippet = body[:_MAX_BODY_IN_MESSAGE].decode("utf-8", errors="replace")
+        raise APIResponseValidationError(
+            f"HTTP {status_code} response is not a valid Call ({kind}: {exc}); "
+            f"body starts with {snippet!r}",
+            status_code=status_code,
+            body=body,
+            request_id=request_id,
+        ) from exc

@@ -1,0 +1,130 @@
+"""What `with_raw_response` methods return: the response's facts, and the model on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar, final
+
+__all__ = ["APIResponse", "RateLimitInfo"]
+
+T = TypeVar("T")
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    """The rate-limit state the API announced in a response's ``X-RateLimit-*`` headers.
+
+    Attributes:
+        limit: Requests allowed per window (``X-RateLimit-Limit``), or ``None`` if absent.
+        remaining: Requests left in the current window (``X-RateLimit-Remaining``).
+        reset: Unix time, in seconds, when the window resets (``X-RateLimit-Reset``).
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset: int | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo:
+        """Read the three headers; a missing or malformed one becomes ``None``.
+
+        Args:
+            headers: Response headers (case-insensitive mapping).
+
+        Returns:
+            The parsed values.
+        """
+        return cls(
+            limit=_int_or_none(headers.get("x-ratelimit-limit")),
+            remaining=_int_or_none(headers.get("x-ratelimit-remaining")),
+            reset=_int_or_none(headers.get("x-ratelimit-reset")),
+        )
+
+
+@final
+class APIResponse(Generic[T]):
+    """A successful response, with its metadata, before (or without) decoding.
+
+    Returned by ``client.calls.with_raw_response.get(...)``. Call `parse` for the model.
+
+    Attributes:
+        status_code: The HTTP status (2xx).
+        headers: All response headers (case-insensitive mapping).
+        request_id: The ``x-request-id`` header, or ``None``.
+        attempts: How many attempts it took; 1 means no retry.
+        elapsed: Seconds from the first attempt to the last byte, retries included.
+        content: The raw body bytes.
+
+    Example:
+        ```python
+        raw = await client.calls.with_raw_response.get(call_id)
+        print(raw.status_code, raw.rate_limit.remaining, raw.attempts)
+        call = raw.parse()
+        ```
+    """
+
+    __slots__ = (
+        "_parsed",
+        "_parser",
+        "attempts",
+        "content",
+        "elapsed",
+        "headers",
+        "request_id",
+        "status_code",
+    )
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        headers: Mapping[str, str],
+        content: bytes,
+        request_id: str | None,
+        attempts: int,
+        elapsed: float,
+        parser: Callable[[APIResponse[T]], T],
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+        self.request_id = request_id
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self._parser = parser
+        self._parsed: T | None = None
+
+    @property
+    def rate_limit(self) -> RateLimitInfo:
+        """The ``X-RateLimit-*`` values of this response."""
+        return RateLimitInfo.from_headers(self.headers)
+
+    def parse(self) -> T:
+        """Decode the body into the model (once; later calls return the same object).
+
+        Returns:
+            The decoded model.
+
+        Raises:
+            APIResponseValidationError: The body is not valid for the model.
+        """
+        if self._parsed is None:
+            self._parsed = self._parser(self)
+        return self._parsed
+
+    def __repr__(self) -> str:
+        return (
+            f"<APIResponse [{self.status_code}] request_id={self.request_id!r} "
+            f"attempts={self.attempts}>"
+        )

@@ -1,0 +1,120 @@
+"""Pure retry policy: what is retryable, how long to wait, and how to read Retry-After.
+
+Nothing here performs I/O or sleeps; the transport asks and acts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy"]
+
+RETRYABLE_STATUSES: Final = frozenset({408, 409, 429, 500, 502, 503, 504})
+"""Statuses worth another attempt; every other 4xx is final."""
+
+_DEFAULT_INITIAL_DELAY: Final = 0.5
+_DEFAULT_MAX_DELAY: Final = 8.0
+_DEFAULT_MAX_RETRY_AFTER: Final = 60.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to wait between attempts.
+
+    Without a server hint the wait is exponential backoff with equal jitter: attempt
+    ``n`` (0-based) waits between half and all of ``min(max_delay, initial_delay * 2**n)``,
+    so concurrent clients spread out but never retry at once. A ``retry-after-ms`` or
+    ``Retry-After`` header (seconds or an HTTP date) wins when present, capped at
+    ``max_retry_after`` so that a hostile or broken value cannot stall a worker.
+
+    Args:
+        initial_delay: Base delay in seconds for the first retry.
+        max_delay: Upper bound of the exponential delay in seconds.
+        max_retry_after: Upper bound in seconds for a server-requested delay.
+        random: Source of jitter in [0, 1); inject one to make delays reproducible.
+
+    Example:
+        >>> RetryPolicy(random=lambda: 0.0).backoff(2)
+        1.0
+    """
+
+    initial_delay: float = _DEFAULT_INITIAL_DELAY
+    max_delay: float = _DEFAULT_MAX_DELAY
+    max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("initial_delay", "max_delay", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"RetryPolicy.{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"RetryPolicy.{name} must be finite and >= 0, got {value!r}")
+
+    def backoff(self, retry_index: int) -> float:
+        """Return the jittered exponential delay before retry number ``retry_index`` (0-based).
+
+        Args:
+            retry_index: 0 for the first retry, 1 for the second, and so on.
+
+        Returns:
+            The delay in seconds.
+        """
+        ceiling = min(self.max_delay, self.initial_delay * (2.0 ** min(retry_index, 62)))
+        return ceiling * (0.5 + 0.5 * self.random())
+
+    def retry_after(self, headers: Mapping[str, str], *, now: float) -> float | None:
+        """Return the delay the server asked for, clamped to [0, max_retry_after].
+
+        Reads ``retry-after-ms`` first, then ``Retry-After`` as seconds or an HTTP date.
+        A missing or unparsable value yields ``None``; a date in the past yields 0.
+
+        Args:
+            headers: Response headers (case-insensitive lookup is the caller's concern:
+                aiohttp's headers are).
+            now: The current Unix time, for HTTP dates.
+
+        Returns:
+            Seconds to wait, or ``None`` if the server gave no usable hint.
+        """
+        delay = _parse_retry_after_ms(headers.get("retry-after-ms"))
+        if delay is None:
+            delay = _parse_retry_after(headers.get("retry-after"), now)
+        if delay is None:
+            return None
+        return min(max(delay, 0.0), self.max_retry_after)
+
+
+def _parse_retry_after_ms(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        millis = float(value.strip())
+    except ValueError:
+        return None
+    return millis / 1000.0 if math.isfinite(millis) else None
+
+
+def _parse_retry_after(value: str | None, now: float) -> float | None:
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) else None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": an HTTP date is GMT by definition
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp() - now
