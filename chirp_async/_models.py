@@ -8,8 +8,6 @@ offered as `StrEnum` constants that compare equal to those strings:
     True
 """
 
-from __future__ import annotations
-
 import datetime
 import sys
 from enum import Enum

@@ -129,26 +129,24 @@ class ConnectionPool:
             ClientStateError: The pool was closed, or this is not the loop it was opened in.
         """
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._bind(loop)
         session = self._session
-        if session is None:
-            session = self._session = self._create_session()
-        return session
-
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if session is not None and self._loop is loop:
+            return session
         if self._closed:
             raise ClientStateError(
                 "this AsyncChirp client is closed; create a new one (or keep it open with "
                 "'async with AsyncChirp() as client:' around all the work)"
             )
-        if self._loop is not None:
+        if self._loop is not None and self._loop is not loop:
             raise ClientStateError(
                 "this AsyncChirp client was opened in another event loop; aiohttp sessions "
                 "cannot cross loops. Create the client inside the loop that uses it (e.g. in "
                 "your app's startup hook or an async fixture), not at module level"
             )
         self._loop = loop
+        if session is None:
+            session = self._session = self._create_session()
+        return session
 
     def _create_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._config.max_connections, limit_per_host=0)
@@ -247,8 +245,11 @@ class Transport:
                     timeout=self._client_timeout,
                     allow_redirects=False,
                 ) as resp:
-                    body = await resp.read()
                     status = resp.status
+                    body = await resp.read()
+                    if status >= 300 and body.find(self._secret) >= 0:
+                        # An echoed key must not reach an error, nor this frame's locals.
+                        body = body.replace(self._secret, b"***")
                     headers = resp.headers
                     reason = resp.reason
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
@@ -289,8 +290,6 @@ class Transport:
         request_id: str | None,
         retry_after: float | None,
     ) -> APIStatusError:
-        if body.find(self._secret) >= 0:  # never let an echoed key reach a message or attribute
-            body = body.replace(self._secret, b"***")
         return make_status_error(
             status, reason, headers, body, request_id=request_id, retry_after=retry_after
         )

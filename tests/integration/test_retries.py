@@ -1,0 +1,244 @@
+"""Retries, Retry-After, timeouts and resets over real sockets: exact attempt counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from chirp_async import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    AsyncChirp,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    RateLimitError,
+    Timeout,
+)
+from chirp_async.testing import Fault, MockChirpServer
+
+from .conftest import ClientFactory
+
+CALL_ID = "call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+async def test_get_retries_retryable_status_then_returns_call(
+    client: AsyncChirp, server: MockChirpServer, status: int
+) -> None:
+    server.script(CALL_ID, Fault.status(status, retry_after_ms=1), status)
+
+    raw = await client.calls.with_raw_response.get(CALL_ID)
+
+    assert raw.parse().id == CALL_ID
+    assert raw.attempts == 3
+    assert server.requests_for(CALL_ID) == 3
+
+
+async def test_get_gives_up_after_max_retries_plus_one_attempts(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, 503, 503, 503, 503)
+
+    with pytest.raises(InternalServerError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert info.value.status_code == 503
+    assert info.value.type == "api_error"
+    assert server.requests_for(CALL_ID) == 3
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 4])
+async def test_max_retries_bounds_attempts_exactly(
+    make_client: ClientFactory, server: MockChirpServer, max_retries: int
+) -> None:
+    server.script(CALL_ID, *([502] * 10))
+    client = make_client(max_retries=max_retries)
+
+    with pytest.raises(InternalServerError):
+        await client.calls.get(CALL_ID)
+
+    assert server.requests_for(CALL_ID) == max_retries + 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+async def test_non_retryable_4xx_is_sent_once(
+    client: AsyncChirp, server: MockChirpServer, status: int
+) -> None:
+    server.script(CALL_ID, status)
+
+    with pytest.raises(Exception) as info:
+        await client.calls.get(CALL_ID)
+
+    assert getattr(info.value, "status_code", None) == status
+    assert server.requests_for(CALL_ID) == 1
+
+
+async def test_exhausted_429_raises_rate_limit_error_with_retry_after(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.status(429, retry_after="0"), Fault.status(429, retry_after="0"))
+    client = make_client(max_retries=1)
+
+    with pytest.raises(RateLimitError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert info.value.retry_after == 0.0
+    assert info.value.status_code == 429
+    assert "Rate limit exceeded" in str(info.value)
+    assert server.requests_for(CALL_ID) == 2
+
+
+async def test_conflict_is_retried_then_raised(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, 409, 409)
+    client = make_client(max_retries=1)
+
+    with pytest.raises(ConflictError):
+        await client.calls.get(CALL_ID)
+
+    assert server.requests_for(CALL_ID) == 2
+
+
+async def test_retry_after_seconds_is_waited_before_the_next_attempt(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.status(429, retry_after="1"))
+
+    await client.calls.get(CALL_ID)
+
+    first, second = server.requests
+    # The server's own clock: the retry arrived no earlier than the second it asked for.
+    assert second.received_at - first.received_at >= 0.95
+
+
+async def test_retry_after_ms_takes_precedence_over_retry_after(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.status(503, retry_after="30", retry_after_ms=20))
+
+    raw = await client.calls.with_raw_response.get(CALL_ID)
+
+    assert raw.attempts == 2
+    first, second = server.requests
+    gap = second.received_at - first.received_at
+    assert 0.015 <= gap < 10
+
+
+async def test_per_attempt_timeout_raises_api_timeout_error_after_retries(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.delay(5.0), Fault.delay(5.0))
+    client = make_client(timeout=0.2, max_retries=1)
+
+    with pytest.raises(APITimeoutError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert isinstance(info.value, TimeoutError)
+    assert isinstance(info.value, APIConnectionError)
+    assert server.requests_for(CALL_ID) == 2
+
+
+async def test_timeout_then_success_returns_call(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.delay(5.0))
+    client = make_client(timeout=Timeout(0.2, connect=0.2))
+
+    raw = await client.calls.with_raw_response.get(CALL_ID)
+
+    assert raw.attempts == 2
+    assert server.requests_for(CALL_ID) == 2
+
+
+async def test_connection_reset_is_resent_once_by_aiohttp_within_one_attempt(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    # aiohttp re-sends an idempotent request once when the connection drops before a
+    # response (the stale keep-alive case); that stays inside one SDK attempt.
+    server.script(CALL_ID, Fault.reset())
+
+    raw = await client.calls.with_raw_response.get(CALL_ID)
+
+    assert raw.attempts == 1
+    assert server.requests_for(CALL_ID) == 2
+
+
+async def test_two_resets_in_a_row_cost_one_sdk_retry(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.reset(), Fault.reset())
+
+    raw = await client.calls.with_raw_response.get(CALL_ID)
+
+    assert raw.attempts == 2
+    assert server.requests_for(CALL_ID) == 3
+
+
+async def test_reset_after_headers_is_retried_then_raised(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, *[Fault.reset_after_headers()] * 4)
+    client = make_client(max_retries=1)
+
+    with pytest.raises(APIConnectionError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert not isinstance(info.value, APITimeoutError)
+    assert server.requests_for(CALL_ID) in (2, 4)
+
+
+async def test_every_attempt_reset_raises_connection_error(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, *[Fault.reset()] * 6)
+
+    with pytest.raises(APIConnectionError):
+        await client.calls.get(CALL_ID)
+
+    # 3 SDK attempts (max_retries=2), each re-sent once by aiohttp on the dropped connection.
+    assert server.requests_for(CALL_ID) == 6
+
+
+async def test_connection_refused_raises_connection_error(make_client: ClientFactory) -> None:
+    client = make_client(base_url="http://127.0.0.1:9", max_retries=1)
+
+    with pytest.raises(APIConnectionError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert "Connection error" in str(info.value)
+
+
+async def test_malformed_body_raises_validation_error_without_retry(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.malformed())
+
+    with pytest.raises(APIResponseValidationError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert info.value.status_code == 200
+    assert server.requests_for(CALL_ID) == 1
+
+
+async def test_body_missing_a_required_field_names_it(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, Fault.body(200, b'{"id": "call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"}'))
+
+    with pytest.raises(APIResponseValidationError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert "appId" in str(info.value)
+
+
+async def test_bad_request_from_server_is_mapped(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    server.script(CALL_ID, 400)
+
+    with pytest.raises(BadRequestError) as info:
+        await client.calls.get(CALL_ID)
+
+    assert info.value.type == "invalid_request_error"
