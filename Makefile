@@ -31,7 +31,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy --strict chirp_async tests examples
+	$(BIN)/mypy --strict chirp_async tests examples benchmarks
 
 # coverage starts before pytest so the modules its pytest11 plugin imports are measured too
 pytest: $(VENV)/.installed-dev
