@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar, cast
 
 import yarl
 
@@ -15,6 +17,8 @@ from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "Secret", "Timeout", "resolve_config"]
 
+_T = TypeVar("_T")
+
 DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RETRIES: Final = 2
@@ -22,10 +26,12 @@ DEFAULT_MAX_CONNECTIONS: Final = 100
 
 ENV_API_KEY: Final = "CHIRP_API_KEY"
 ENV_BASE_URL: Final = "CHIRP_BASE_URL"
+ENV_LOG: Final = "CHIRP_LOG"
 
 _KNOWN_KEY_PREFIXES: Final = ("sk_live_app_", "sk_test_app_", "sk_admin_")
 _ADMIN_KEY_PREFIX: Final = "sk_admin_"
 _RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length"})
+_HOST_PATTERN: Final = re.compile(r"[A-Za-z0-9._~-]+|\[?[0-9A-Fa-f:.]+\]?")
 
 
 class Secret:
@@ -64,6 +70,47 @@ class Secret:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled")
+
+
+class MaskedStr(str):
+    """A str whose repr hides it: the API key while it is validated, in frame locals.
+
+    A traceback rendered with locals (``capture_locals``, Sentry, ``pytest --showlocals``)
+    shows ``'***'`` for it instead of the key.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def mask(value: _T) -> _T:
+    """Return ``value`` as a `MaskedStr` if it is a str, else unchanged.
+
+    Args:
+        value: A would-be key.
+
+    Returns:
+        The masked value.
+    """
+    return cast("_T", MaskedStr(value)) if isinstance(value, str) else value
+
+
+def read_env() -> dict[str, str]:
+    """Read the ``CHIRP_*`` variables the client uses, the key masked.
+
+    Only these are returned, so ``os.environ`` itself never sits in a frame's locals.
+
+    Returns:
+        The variables that are set.
+    """
+    found: dict[str, str] = {}
+    for name in (ENV_API_KEY, ENV_BASE_URL, ENV_LOG):
+        value = os.environ.get(name)
+        if value is not None:
+            found[name] = MaskedStr(value) if name == ENV_API_KEY else value
+    return found
 
 
 @dataclass(frozen=True)
@@ -155,7 +202,10 @@ def check_max_retries(value: object) -> int:
     return value
 
 
-def _resolve_api_key(api_key: str | None, env: Mapping[str, str]) -> Secret:
+def _resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
+    # The client masks the argument and read_env() the variable, so a traceback's locals
+    # show '***' here; the messages below never include the key either.
+    source = "api_key"
     if api_key is None:
         api_key = env.get(ENV_API_KEY) or None
         source = f"the {ENV_API_KEY} environment variable"
@@ -165,11 +215,8 @@ def _resolve_api_key(api_key: str | None, env: Mapping[str, str]) -> Secret:
                 f"{ENV_API_KEY} environment variable (an app key, sk_live_app_... or "
                 "sk_test_app_...)"
             )
-    else:
-        source = "api_key"
-        if not isinstance(api_key, str):
-            raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
-    # The messages below never include the key itself.
+    if not isinstance(api_key, str):
+        raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
     if not api_key:
         raise ValueError(f"{source} is empty")
     if not api_key.isascii() or not api_key.isprintable() or any(c.isspace() for c in api_key):
@@ -208,14 +255,16 @@ def _resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: 
         url = yarl.URL(base_url)
     except ValueError as exc:
         raise ValueError(f"{source} is not a valid URL: {base_url!r}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not url.raw_host:
         raise ValueError(
             f"{source} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
             f"got {base_url!r}"
         )
+    if _HOST_PATTERN.fullmatch(url.raw_host) is None:
+        raise ValueError(f"{source} has an invalid host name: {base_url!r}")
     if url.user or url.password or url.query_string or url.fragment:
         raise ValueError(f"{source} must not carry credentials, a query or a fragment")
-    if url.scheme == "http" and not allow_http and not _is_loopback(url.host):
+    if url.scheme == "http" and not allow_http and not _is_loopback(url.raw_host):
         raise ValueError(
             f"{source} {base_url!r} is plain http on a non-loopback host: the API key would "
             "travel in cleartext. Use https, or pass allow_insecure_http=True if you must"
@@ -246,7 +295,7 @@ def _check_headers(default_headers: Mapping[str, str] | None) -> Mapping[str, st
 
 def resolve_config(
     *,
-    api_key: str | None,
+    api_key: object,
     base_url: str | None,
     timeout: object,
     max_retries: object,
@@ -269,7 +318,7 @@ def resolve_config(
         trust_env: Whether aiohttp reads proxy settings from the environment.
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         retry_policy: Backoff settings, or ``None`` for the defaults.
-        env: The environment to read (``os.environ``).
+        env: The ``CHIRP_*`` environment variables (see `read_env`).
 
     Returns:
         The frozen configuration.

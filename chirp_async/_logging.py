@@ -27,7 +27,7 @@ def setup_logging_from_env(env: Mapping[str, str]) -> None:
     it does nothing: configure logging the usual way instead.
 
     Args:
-        env: The environment to read (``os.environ``).
+        env: The environment variables to read.
     """
     level = _LEVELS.get(env.get(ENV_LOG, "").strip().lower())
     if level is None:

@@ -11,7 +11,7 @@ offered as `StrEnum` constants that compare equal to those strings:
 import datetime
 import sys
 from enum import Enum
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -69,6 +69,10 @@ class CallChannel(StrEnum):
     WEBRTC = "webrtc"
 
 
+Timestamp = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+"""An RFC 3339 date-time, which always has an offset: a value without one is rejected."""
+
+
 class Call(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
     """A voice call, as returned by ``GET /v1/calls/{callId}``.
 
@@ -110,10 +114,10 @@ class Call(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
     end_reason: str | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     livekit_room_name: str | None = None
-    started_at: datetime.datetime | None = None
-    answered_at: datetime.datetime | None = None
-    ended_at: datetime.datetime | None = None
-    created_at: datetime.datetime
+    started_at: Timestamp | None = None
+    answered_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
+    created_at: Timestamp
 
 
 _CALL_DECODER: Final = msgspec.json.Decoder(Call)

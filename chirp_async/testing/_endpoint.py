@@ -268,8 +268,9 @@ class Endpoint:
                 request.transport.close()
             return 200, response
         status = fault.status_code or http.HTTPStatus.OK
-        if status == http.HTTPStatus.TOO_MANY_REQUESTS:
-            headers["X-RateLimit-Remaining"] = "0"
+        # The X-RateLimit-* headers keep telling the limiter's real state, even on a
+        # scripted 429: a client pacing by them must not be told a window is spent when
+        # it is not. Pass headers= to script a spent window as well.
         _merge_headers(headers, fault.headers)
         return status, web.Response(status=status, body=fault.payload or b"", headers=headers)
 

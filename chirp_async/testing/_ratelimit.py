@@ -40,8 +40,10 @@ class FixedWindowLimiter:
     """Counts requests in fixed windows starting at multiples of ``window`` seconds.
 
     Admitted requests consume budget; rejected ones do not (so a client that keeps retrying
-    too early cannot push its own reset further away). With ``enforce=False`` the count is
-    kept and reported but nothing is rejected (``remaining`` stops at 0).
+    too early cannot push its own reset further away). With ``enforce=False`` nothing is
+    rejected and ``remaining`` always reports the full limit: announcing a budget that
+    runs out would make a client that paces by these headers (as chirp_async does) wait
+    for a reset that nothing enforces.
     """
 
     def __init__(
@@ -84,7 +86,7 @@ class FixedWindowLimiter:
         return Quota(
             allowed=allowed,
             limit=self._limit,
-            remaining=max(0, self._limit - self._used),
+            remaining=max(0, self._limit - self._used) if self._enforce else self._limit,
             reset=math.ceil(end),
             retry_after=max(1, math.ceil(end - now)),
         )

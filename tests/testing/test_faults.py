@@ -65,7 +65,7 @@ async def test_status_step_answers_with_the_api_error_object_for_that_status(
     assert "Retry-After" not in reply.headers
 
 
-async def test_status_429_step_uses_the_plain_string_body_and_zero_remaining(
+async def test_status_429_step_uses_the_plain_string_body_and_the_real_remaining(
     chirp_mock_server: MockChirpServer, session: aiohttp.ClientSession
 ) -> None:
     chirp_mock_server.script(CALL_ID, Fault.status(429, retry_after=30), 429)
@@ -76,7 +76,7 @@ async def test_status_429_step_uses_the_plain_string_body_and_zero_remaining(
     assert first.status == 429
     assert json.loads(first.body) == {"error": "Rate limit exceeded. Try again in 30 seconds."}
     assert first.headers["Retry-After"] == "30"
-    assert first.headers["X-RateLimit-Remaining"] == "0"
+    assert first.headers["X-RateLimit-Remaining"] == "120"  # faults spend no budget
     assert second.status == 429
     assert "Retry-After" not in second.headers
     assert json.loads(second.body) == {"error": "Rate limit exceeded. Try again in 1 seconds."}

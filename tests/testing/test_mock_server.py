@@ -335,7 +335,7 @@ async def test_every_response_carries_unique_request_id_and_rate_limit_headers(
         assert int(reply.headers["X-RateLimit-Reset"]) >= int(time.time())
 
 
-async def test_unenforced_limit_reports_120_counting_down_and_never_rejects(
+async def test_unenforced_limit_reports_a_full_budget_of_120_and_never_rejects(
     make_server: ServerFactory, make_session: SessionFactory
 ) -> None:
     clock = FakeClock(1_800_000_010.5)
@@ -346,8 +346,7 @@ async def test_unenforced_limit_reports_120_counting_down_and_never_rejects(
 
     assert {reply.status for reply in replies} == {200}
     remaining = [int(reply.headers["X-RateLimit-Remaining"]) for reply in replies]
-    assert remaining[:3] == [119, 118, 117]
-    assert remaining[-3:] == [0, 0, 0]
+    assert set(remaining) == {120}
     assert {reply.headers["X-RateLimit-Limit"] for reply in replies} == {"120"}
     # 60 s windows aligned to the clock: 1_800_000_010.5 lies in [..000, ..060).
     assert {reply.headers["X-RateLimit-Reset"] for reply in replies} == {"1800000060"}

@@ -1,0 +1,478 @@
+"""What the client sends (URL, headers, options) and how it retries, seen through aioresponses."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from unit_support import (
+    CALL_ID,
+    CALL_URL,
+    EXAMPLE_BODY,
+    FAST_RETRY,
+    TEST_CALL_ID,
+    call_url,
+    example_body,
+    request_count,
+    requests_to,
+)
+
+import chirp_async
+from chirp_async import (
+    APIConnectionError,
+    APIResponse,
+    APITimeoutError,
+    AsyncChirp,
+    BadRequestError,
+    Call,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+    RateLimitInfo,
+    RetryPolicy,
+)
+from chirp_async._models import parse_call
+
+EXAMPLE = parse_call(EXAMPLE_BODY)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the delays the transport sleeps between attempts, without sleeping them.
+
+    Only sleeps awaited by the transport module are faked; any other caller still sleeps.
+    """
+    recorded: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(delay: float, result: object = None) -> object:
+        if sys._getframe(1).f_globals.get("__name__") != "chirp_async._transport":
+            return await real_sleep(delay, result)
+        recorded.append(delay)
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return recorded
+
+
+# --- URL, headers, options -----------------------------------------------------------------
+
+
+async def test_get_requests_exactly_base_url_v1_calls_id(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        call = await client.calls.get(CALL_ID)
+        assert request_count(mock) == 1
+        assert len(requests_to(mock, "https://api.buildwithchirp.com/v1/calls/" + CALL_ID)) == 1
+    assert call == EXAMPLE
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected_root"),
+    [
+        ("https://eu.example.com/", "https://eu.example.com"),
+        ("https://proxy.example.com/chirp/", "https://proxy.example.com/chirp"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+    ],
+)
+async def test_get_prefixes_the_configured_base_url(
+    make_client: Callable[..., AsyncChirp], base_url: str, expected_root: str
+) -> None:
+    client = make_client(base_url=base_url)
+    url = f"{expected_root}/v1/calls/{TEST_CALL_ID}"
+    with aioresponses() as mock:
+        mock.get(url, body=example_body(id=TEST_CALL_ID))
+        call = await client.calls.get(TEST_CALL_ID)
+        assert len(requests_to(mock, url)) == 1
+        assert request_count(mock) == 1
+    assert call.id == TEST_CALL_ID
+
+
+async def test_get_uses_base_url_from_environment(
+    make_client: Callable[..., AsyncChirp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHIRP_BASE_URL", "https://staging.example.com/")
+    client = make_client()
+    url = call_url(base_url="https://staging.example.com")
+    with aioresponses() as mock:
+        mock.get(url, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, url)) == 1
+
+
+async def test_get_sends_auth_accept_user_agent_and_options(
+    make_client: Callable[..., AsyncChirp], api_key: str
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        (request,) = requests_to(mock, CALL_URL)
+    headers = request.kwargs["headers"]
+    assert headers["Authorization"] == f"Bearer {api_key}"
+    assert headers["Accept"] == "application/json"
+    assert set(headers) == {"Authorization", "Accept", "User-Agent"}
+    assert request.kwargs["allow_redirects"] is False
+    assert request.kwargs["timeout"] == aiohttp.ClientTimeout(total=30.0, connect=None)
+    assert request.args == ()
+
+
+async def test_user_agent_names_sdk_python_and_aiohttp_versions(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        (request,) = requests_to(mock, CALL_URL)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    expected = (
+        f"chirp-async/{chirp_async.__version__} python/{python} aiohttp/{aiohttp.__version__}"
+    )
+    assert request.kwargs["headers"]["User-Agent"] == expected
+    assert re.fullmatch(r"chirp-async/\S+ python/\d+\.\d+ aiohttp/\S+", expected)
+
+
+async def test_default_headers_are_sent_with_every_request(
+    make_client: Callable[..., AsyncChirp], api_key: str
+) -> None:
+    client = make_client(default_headers={"X-Team": "voice", "X-Trace-Id": "abc"})
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=503, headers=FAST_RETRY)
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        requests = requests_to(mock, CALL_URL)
+    assert len(requests) == 2
+    for request in requests:
+        headers = request.kwargs["headers"]
+        assert headers["X-Team"] == "voice"
+        assert headers["X-Trace-Id"] == "abc"
+        assert headers["Authorization"] == f"Bearer {api_key}"
+
+
+async def test_timeout_option_is_passed_per_request(make_client: Callable[..., AsyncChirp]) -> None:
+    client = make_client(timeout=chirp_async.Timeout(4.0, connect=1.5))
+    clone = client.with_options(timeout=9)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY, repeat=True)
+        await client.calls.get(CALL_ID)
+        await clone.calls.get(CALL_ID)
+        first, second = requests_to(mock, CALL_URL)
+    assert first.kwargs["timeout"] == aiohttp.ClientTimeout(total=4.0, connect=1.5)
+    assert second.kwargs["timeout"] == aiohttp.ClientTimeout(total=9.0, connect=None)
+
+
+async def test_no_timeout_passes_no_limit(make_client: Callable[..., AsyncChirp]) -> None:
+    client = make_client(timeout=None)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        (request,) = requests_to(mock, CALL_URL)
+    assert request.kwargs["timeout"] == aiohttp.ClientTimeout(total=None, connect=None)
+
+
+# --- retries -------------------------------------------------------------------------------
+
+
+async def test_get_retries_503_twice_then_returns_call(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=503, headers=FAST_RETRY)
+        mock.get(CALL_URL, status=503, headers=FAST_RETRY)
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        call = await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 3
+    assert call == EXAMPLE
+    assert sleeps == [0.001, 0.001]
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+async def test_get_retries_each_retryable_status(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float], status: int
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=status, headers=FAST_RETRY)
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        raw = await client.calls.with_raw_response.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 2
+    assert raw.attempts == 2
+    assert sleeps == [0.001]
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(400, BadRequestError), (404, NotFoundError), (501, InternalServerError)],
+)
+async def test_get_does_not_retry_final_statuses(
+    make_client: Callable[..., AsyncChirp],
+    sleeps: list[float],
+    status: int,
+    cls: type[Exception],
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=status, headers=FAST_RETRY, repeat=True)
+        with pytest.raises(cls):
+            await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(("status", "cls"), [(503, InternalServerError), (409, ConflictError)])
+async def test_get_with_max_retries_zero_sends_one_request(
+    make_client: Callable[..., AsyncChirp],
+    sleeps: list[float],
+    status: int,
+    cls: type[Exception],
+) -> None:
+    client = make_client(max_retries=0)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=status, headers=FAST_RETRY, repeat=True)
+        with pytest.raises(cls):
+            await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 1
+    assert sleeps == []
+
+
+async def test_get_gives_up_after_max_retries_with_last_status_error(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=3)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=502, headers=FAST_RETRY, repeat=3)
+        mock.get(CALL_URL, status=504, headers={**FAST_RETRY, "x-request-id": "req_last"})
+        with pytest.raises(InternalServerError) as info:
+            await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 4
+    assert info.value.status_code == 504
+    assert info.value.request_id == "req_last"
+    assert sleeps == [0.001, 0.001, 0.001]
+
+
+async def test_get_waits_retry_after_seconds_before_retrying(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=1)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=429, headers={"Retry-After": "0.004"}, payload={"error": "x"})
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        assert await client.calls.get(CALL_ID) == EXAMPLE
+        assert len(requests_to(mock, CALL_URL)) == 2
+    assert sleeps == [0.004]
+
+
+async def test_get_prefers_retry_after_ms_over_retry_after(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=1)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=503, headers={"Retry-After": "30", "retry-after-ms": "3"})
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+    assert sleeps == [0.003]
+
+
+async def test_get_caps_a_huge_retry_after_at_max_retry_after(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    policy = RetryPolicy(initial_delay=0.001, max_delay=0.002, max_retry_after=0.003)
+    client = make_client(max_retries=1, retry_policy=policy)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=503, headers={"Retry-After": "99999"})
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 2
+    assert sleeps == [0.003]
+
+
+async def test_get_uses_jittered_backoff_without_retry_after(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    policy = RetryPolicy(initial_delay=0.004, max_delay=0.01, random=lambda: 0.0)
+    client = make_client(max_retries=3, retry_policy=policy)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=500, repeat=3)
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 4
+    assert sleeps == [0.002, 0.004, 0.005]
+
+
+async def test_rate_limit_error_after_retries_carries_retry_after(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=1)
+    with aioresponses() as mock:
+        mock.get(
+            CALL_URL,
+            status=429,
+            headers={"Retry-After": "0.002"},
+            payload={"error": "Rate limit exceeded. Try again in 2 milliseconds."},
+            repeat=True,
+        )
+        with pytest.raises(RateLimitError) as info:
+            await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 2
+    assert info.value.retry_after == 0.002
+    assert sleeps == [0.002]
+
+
+async def test_connection_error_is_retried_then_raised(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=2)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, exception=aiohttp.ClientConnectionError("reset by peer"), repeat=True)
+        with pytest.raises(APIConnectionError) as info:
+            await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 3
+    exc = info.value
+    assert type(exc) is APIConnectionError
+    assert str(exc) == "Connection error: ClientConnectionError: reset by peer"
+    assert isinstance(exc.__cause__, aiohttp.ClientConnectionError)
+    assert exc.request_id is None
+    assert len(sleeps) == 2
+
+
+async def test_connection_error_then_success_returns_call(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=1)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, exception=aiohttp.ClientConnectionError())
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        raw = await client.calls.with_raw_response.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 2
+    assert raw.attempts == 2
+    assert raw.parse() == EXAMPLE
+
+
+async def test_os_error_maps_to_connection_error(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=0)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, exception=ConnectionResetError(104, "Connection reset by peer"))
+        with pytest.raises(APIConnectionError) as info:
+            await client.calls.get(CALL_ID)
+    assert type(info.value) is APIConnectionError
+    assert isinstance(info.value.__cause__, ConnectionResetError)
+
+
+async def test_timeout_is_retried_then_raised_as_api_timeout_error(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=2, timeout=chirp_async.Timeout(5.0, connect=1.0))
+    with aioresponses() as mock:
+        mock.get(CALL_URL, exception=asyncio.TimeoutError(), repeat=True)
+        with pytest.raises(APITimeoutError) as info:
+            await client.calls.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 3
+    exc = info.value
+    assert isinstance(exc, TimeoutError)
+    assert isinstance(exc, APIConnectionError)
+    assert isinstance(exc.__cause__, asyncio.TimeoutError)
+    assert str(exc) == "Request timed out (total=5.0s, connect=1.0s per attempt; TimeoutError)"
+    assert len(sleeps) == 2
+
+
+async def test_aiohttp_server_timeout_maps_to_api_timeout_error(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client(max_retries=0)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, exception=aiohttp.ServerTimeoutError("read timed out"))
+        with pytest.raises(APITimeoutError):
+            await client.calls.get(CALL_ID)
+
+
+# --- raw responses -------------------------------------------------------------------------
+
+
+async def test_raw_response_reports_attempts_status_headers_and_rate_limit(
+    make_client: Callable[..., AsyncChirp], sleeps: list[float]
+) -> None:
+    client = make_client()
+    ok_headers = {
+        "x-request-id": "req_ok",
+        "X-RateLimit-Limit": "120",
+        "X-RateLimit-Remaining": "117",
+        "X-RateLimit-Reset": "1768473060",
+    }
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=503, headers={**FAST_RETRY, "x-request-id": "req_1"})
+        mock.get(CALL_URL, status=200, body=EXAMPLE_BODY, headers=ok_headers)
+        raw = await client.calls.with_raw_response.get(CALL_ID)
+        assert len(requests_to(mock, CALL_URL)) == 2
+    assert isinstance(raw, APIResponse)
+    assert raw.attempts == 2
+    assert raw.status_code == 200
+    assert raw.request_id == "req_ok"
+    assert raw.headers["X-Request-Id"] == "req_ok"
+    assert raw.headers["x-ratelimit-limit"] == "120"
+    assert raw.content == EXAMPLE_BODY
+    assert raw.elapsed >= 0.0
+    assert raw.rate_limit == RateLimitInfo(limit=120, remaining=117, reset=1768473060)
+    assert repr(raw) == "<APIResponse [200] request_id='req_ok' attempts=2>"
+
+
+async def test_raw_response_parse_returns_the_call_once(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY)
+        raw = await client.calls.with_raw_response.get(CALL_ID)
+        assert request_count(mock) == 1
+    call = raw.parse()
+    assert type(call) is Call
+    assert call == EXAMPLE
+    assert raw.parse() is call
+
+
+async def test_raw_response_without_rate_limit_headers(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=EXAMPLE_BODY, headers={"X-RateLimit-Limit": "lots"})
+        raw = await client.calls.with_raw_response.get(CALL_ID)
+    assert raw.attempts == 1
+    assert raw.request_id is None
+    assert raw.rate_limit == RateLimitInfo(limit=None, remaining=None, reset=None)
+
+
+async def test_raw_response_parse_of_malformed_body_raises_validation_error(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, body=b"{}", headers={"x-request-id": "req_bad"})
+        raw = await client.calls.with_raw_response.get(CALL_ID)
+    with pytest.raises(chirp_async.APIResponseValidationError) as info:
+        raw.parse()
+    assert info.value.status_code == 200
+    assert info.value.request_id == "req_bad"
+    assert info.value.body == b"{}"
+
+
+async def test_raw_response_raises_status_errors_like_get(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client(max_retries=0)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=404, payload={"error": {"type": "x", "message": "gone"}})
+        with pytest.raises(NotFoundError):
+            await client.calls.with_raw_response.get(CALL_ID)
