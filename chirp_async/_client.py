@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
+import math
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, final
@@ -16,9 +16,12 @@ from ._config import (
     Timeout,
     check_max_retries,
     coerce_timeout,
+    mask,
+    read_env,
     resolve_config,
 )
 from ._logging import setup_logging_from_env
+from ._pacing import Pacer
 from ._retry import RetryPolicy
 from ._transport import ConnectionPool, Transport
 from .resources.calls import Calls
@@ -48,6 +51,15 @@ class _NotGiven:
 _NOT_GIVEN: Final = _NotGiven()
 
 
+def _check_rate_limit(rate_limit: object) -> None:
+    if rate_limit is None:
+        return
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)):
+        raise TypeError(f"rate_limit must be a number of requests per second, got {rate_limit!r}")
+    if not math.isfinite(rate_limit) or rate_limit <= 0:
+        raise ValueError(f"rate_limit must be a positive, finite number, got {rate_limit!r}")
+
+
 @final
 class AsyncChirp:
     """Asynchronous client for the Chirp API.
@@ -72,6 +84,10 @@ class AsyncChirp:
         allow_insecure_http: Allow a plain ``http://`` base URL on a non-loopback host.
         retry_policy: Backoff settings; the defaults are 0.5 s doubling to 8 s, jittered,
             and a ``Retry-After`` honoured up to 60 s.
+        rate_limit: A client-side cap in requests per second shared by every call of this
+            client (and its `with_options` copies), spaced evenly; ``None`` for no cap.
+        pace_by_headers: Read the API's ``X-RateLimit-*`` headers and hold new requests
+            back when the window's budget is spent, until it resets (no wall of 429s).
 
     Raises:
         ChirpError: No API key was given or found, or it is an admin key.
@@ -85,7 +101,7 @@ class AsyncChirp:
         ```
     """
 
-    __slots__ = ("_config", "_owns_pool", "_pool", "_transport", "calls")
+    __slots__ = ("_config", "_owns_pool", "_pacer", "_pool", "_transport", "calls")
 
     calls: Calls
     """Operations on calls: ``await client.calls.get(call_id)``."""
@@ -103,8 +119,11 @@ class AsyncChirp:
         trust_env: bool = False,
         allow_insecure_http: bool = False,
         retry_policy: RetryPolicy | None = None,
+        rate_limit: float | None = None,
+        pace_by_headers: bool = True,
     ) -> None:
-        env = os.environ
+        api_key = mask(api_key)  # from here on, a traceback's locals show '***', not the key
+        env = read_env()
         setup_logging_from_env(env)
         config = resolve_config(
             api_key=api_key,
@@ -118,16 +137,23 @@ class AsyncChirp:
             retry_policy=retry_policy,
             env=env,
         )
-        self._init(config, ConnectionPool(config, session), owns_pool=True)
+        _check_rate_limit(rate_limit)
+        if not isinstance(pace_by_headers, bool):
+            raise TypeError(f"pace_by_headers must be a bool, got {pace_by_headers!r}")
+        pacer = Pacer(rate_limit=rate_limit, follow_headers=pace_by_headers)
+        self._init(config, ConnectionPool(config, session), pacer, owns_pool=True)
 
-    def _init(self, config: ClientConfig, pool: ConnectionPool, *, owns_pool: bool) -> None:
+    def _init(
+        self, config: ClientConfig, pool: ConnectionPool, pacer: Pacer, *, owns_pool: bool
+    ) -> None:
         self._config = config
         self._pool = pool
+        self._pacer = pacer
         self._owns_pool = owns_pool
         self._transport = Transport(
-            config, pool, timeout=config.timeout, max_retries=config.max_retries
+            config, pool, pacer, timeout=config.timeout, max_retries=config.max_retries
         )
-        self.calls = Calls(self._transport)
+        self.calls = Calls(self._transport, max_connections=config.max_connections)
 
     @property
     def base_url(self) -> str:
@@ -184,7 +210,7 @@ class AsyncChirp:
             changes["max_retries"] = check_max_retries(max_retries)
         config = dataclasses.replace(self._config, **changes)  # type: ignore[arg-type]
         clone = object.__new__(AsyncChirp)
-        clone._init(config, self._pool, owns_pool=False)
+        clone._init(config, self._pool, self._pacer, owns_pool=False)
         return clone
 
     async def open(self) -> None:
@@ -217,7 +243,9 @@ class AsyncChirp:
         await self.close()
 
     def __repr__(self) -> str:
-        config = self._config
+        config: ClientConfig | None = getattr(self, "_config", None)
+        if config is None:  # construction failed half-way (seen in tracebacks with locals)
+            return "AsyncChirp(<not configured>)"
         return (
             f"AsyncChirp(base_url={config.base_url!r}, api_key={config.api_key.masked!r}, "
             f"timeout={config.timeout!r}, max_retries={config.max_retries})"

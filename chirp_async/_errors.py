@@ -4,7 +4,7 @@
 ChirpError
 ├── InvalidCallIdError (also ValueError)       bad ID, raised before any request
 ├── ClientStateError (also RuntimeError)       closed client, wrong event loop
-├── BatchError                                 reserved for get_many (fan-out)
+├── BatchError                                 get_many: some IDs failed
 └── APIError
     ├── APIConnectionError                     no usable HTTP response (retried)
     │   └── APITimeoutError (also TimeoutError) an attempt ran out of time (retried)
@@ -20,14 +20,19 @@ ChirpError
         └── InternalServerError                >= 500 (500/502/503/504 retried)
 ```
 
-This module imports nothing from the rest of the package.
+At run time this module imports nothing from the rest of the package.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import msgspec
+
+if TYPE_CHECKING:  # annotations only: at run time this module imports nothing of ours
+    from ._models import Call
 
 __all__ = [
     "APIConnectionError",
@@ -86,7 +91,23 @@ class ClientStateError(ChirpError, RuntimeError):
 
 
 class BatchError(ChirpError):
-    """Reserved for the fan-out methods: some IDs of a batch failed."""
+    """Some IDs of a `get_many` batch failed; raised after every other ID finished.
+
+    Attributes:
+        results: One entry per input position, aligned with the input: the `Call`, or
+            the exception for that ID.
+        errors: The failed IDs, each mapped to its exception (non-str IDs by ``repr``).
+    """
+
+    def __init__(self, results: list[Call | ChirpError], errors: dict[str, ChirpError]) -> None:
+        self.results = results
+        self.errors = errors
+        kinds = Counter(type(r).__name__ for r in results if isinstance(r, ChirpError))
+        breakdown = ", ".join(f"{count} {name}" for name, count in kinds.most_common())
+        super().__init__(
+            f"{sum(kinds.values())} of {len(results)} call IDs failed ({breakdown}); "
+            "see .errors (by ID) and .results (aligned with the input)"
+        )
 
 
 class APIError(ChirpError):

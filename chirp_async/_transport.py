@@ -8,10 +8,12 @@ aiohttp and OS exceptions are translated here, once, into `APIConnectionError` /
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import platform
 import time
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Final, final
 
@@ -21,18 +23,20 @@ import yarl
 from ._config import ClientConfig, Timeout
 from ._errors import (
     APIConnectionError,
-    APIStatusError,
     APITimeoutError,
     ClientStateError,
     make_status_error,
 )
 from ._logging import logger
+from ._pacing import Pacer
 from ._retry import RETRYABLE_STATUSES
 from ._version import __version__
 
 __all__ = ["ConnectionPool", "RawResponse", "Transport", "user_agent"]
 
 _REQUEST_ID_HEADER: Final = "x-request-id"
+_PAUSE_STATUSES: Final = frozenset({429, 503})
+"""Statuses whose Retry-After pauses every new attempt of the client, not just this one."""
 
 
 def user_agent() -> str:
@@ -98,7 +102,7 @@ class ConnectionPool:
     bound to that loop. A session passed in by the user is used as-is and never closed.
     """
 
-    __slots__ = ("_closed", "_config", "_loop", "_owns_session", "_session")
+    __slots__ = ("_closed", "_config", "_loop", "_owns_session", "_session", "_slots")
 
     def __init__(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -108,6 +112,7 @@ class ConnectionPool:
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._slots: AbstractAsyncContextManager[object] = contextlib.nullcontext()
 
     @property
     def closed(self) -> bool:
@@ -146,7 +151,19 @@ class ConnectionPool:
         self._loop = loop
         if session is None:
             session = self._session = self._create_session()
+        connector = session.connector
+        limit = connector.limit if connector is not None else 0
+        if limit:
+            self._slots = asyncio.Semaphore(limit)
         return session
+
+    def slot(self) -> AbstractAsyncContextManager[object]:
+        """Return the context that holds one of the pool's connections for an attempt.
+
+        Waiting here, before the attempt's timeout starts, means no attempt spends its
+        time limit queueing behind others for a connection.
+        """
+        return self._slots
 
     def _create_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self._config.max_connections, limit_per_host=0)
@@ -182,9 +199,13 @@ def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
 class Transport:
     """Sends requests through a `ConnectionPool` with retries; returns `RawResponse`.
 
+    Every attempt first passes the client's `Pacer` (rate-limit pacing, coordinated
+    pauses) and takes a pool slot, so neither wait counts against the attempt's timeout.
+
     Args:
         config: The client configuration (key, base URL, retry policy).
         pool: The shared connection pool.
+        pacer: The shared pacer.
         timeout: Per-attempt limits.
         max_retries: Retries after the first attempt.
     """
@@ -194,6 +215,7 @@ class Transport:
         "_client_timeout",
         "_headers",
         "_max_retries",
+        "_pacer",
         "_policy",
         "_pool",
         "_secret",
@@ -201,9 +223,16 @@ class Transport:
     )
 
     def __init__(
-        self, config: ClientConfig, pool: ConnectionPool, *, timeout: Timeout, max_retries: int
+        self,
+        config: ClientConfig,
+        pool: ConnectionPool,
+        pacer: Pacer,
+        *,
+        timeout: Timeout,
+        max_retries: int,
     ) -> None:
         self._pool = pool
+        self._pacer = pacer
         self._base_url = config.base_url
         self._headers = _build_headers(config)
         self._secret = _MaskedBytes(config.api_key.reveal().encode())
@@ -237,69 +266,89 @@ class Transport:
         started = time.perf_counter()
         retry = 0
         while True:
-            attempt_started = time.perf_counter()
             try:
+                status, reason, headers, body = await self._attempt(session, url, path, retry)
+            except APIConnectionError as error:
+                if retry < self._max_retries:
+                    await self._sleep_before_retry(path, retry, error, None)
+                    retry += 1
+                    continue
+                raise
+            if 200 <= status < 300:
+                return RawResponse(
+                    status,
+                    headers,
+                    body,
+                    headers.get(_REQUEST_ID_HEADER),
+                    retry + 1,
+                    time.perf_counter() - started,
+                )
+            retry_after = self._policy.retry_after(headers, now=time.time())
+            if retry_after is not None and status in _PAUSE_STATUSES:
+                self._pacer.pause(retry_after)  # the whole client waits, not just this call
+            if status in RETRYABLE_STATUSES and retry < self._max_retries:
+                await self._sleep_before_retry(path, retry, status, retry_after)
+                retry += 1
+                continue
+            raise make_status_error(
+                status,
+                reason,
+                headers,
+                body,
+                request_id=headers.get(_REQUEST_ID_HEADER),
+                retry_after=retry_after,
+            )
+
+    async def _attempt(
+        self, session: aiohttp.ClientSession, url: yarl.URL, path: str, retry: int
+    ) -> tuple[int, str | None, Mapping[str, str], bytes]:
+        """Send one attempt; return status, reason, headers and body.
+
+        Raises:
+            APIConnectionError: The attempt failed below HTTP (chained to the cause).
+        """
+        pacer = self._pacer
+        await pacer.acquire()
+        headers: Mapping[str, str] | None = None
+        status = 0
+        try:
+            async with self._pool.slot():
+                attempt_started = time.perf_counter()
                 async with session.get(
                     url,
                     headers=self._headers,
                     timeout=self._client_timeout,
                     allow_redirects=False,
+                    raise_for_status=False,  # even if a user's session says otherwise
                 ) as resp:
                     status = resp.status
                     body = await resp.read()
-                    if status >= 300 and body.find(self._secret) >= 0:
-                        # An echoed key must not reach an error, nor this frame's locals.
+                    if body.find(self._secret) >= 0:
+                        # An echoed key must reach no error, attribute or frame's locals.
                         body = body.replace(self._secret, b"***")
                     headers = resp.headers
-                    reason = resp.reason
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-                error = self._map_exception(exc)
-                if retry < self._max_retries:
-                    await self._sleep_before_retry(path, retry, error, None)
-                    retry += 1
-                    continue
-                raise error from exc
-
-            request_id = headers.get(_REQUEST_ID_HEADER)
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "GET %s -> %d (attempt %d, %.1f ms, request_id=%s)",
-                    path,
-                    status,
-                    retry + 1,
-                    (time.perf_counter() - attempt_started) * 1000.0,
-                    request_id,
-                )
-            if 200 <= status < 300:
-                return RawResponse(
-                    status, headers, body, request_id, retry + 1, time.perf_counter() - started
-                )
-            retry_after = self._policy.retry_after(headers, now=time.time())
-            if status in RETRYABLE_STATUSES and retry < self._max_retries:
-                await self._sleep_before_retry(path, retry, status, retry_after)
-                retry += 1
-                continue
-            raise self._status_error(status, reason, headers, body, request_id, retry_after)
-
-    def _status_error(
-        self,
-        status: int,
-        reason: str | None,
-        headers: Mapping[str, str],
-        body: bytes,
-        request_id: str | None,
-        retry_after: float | None,
-    ) -> APIStatusError:
-        return make_status_error(
-            status, reason, headers, body, request_id=request_id, retry_after=retry_after
-        )
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise self._map_exception(exc) from exc
+        finally:
+            pacer.release(status, headers)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "GET %s -> %d (attempt %d, %.1f ms, request_id=%s)",
+                path,
+                status,
+                retry + 1,
+                (time.perf_counter() - attempt_started) * 1000.0,
+                headers.get(_REQUEST_ID_HEADER),
+            )
+        return status, resp.reason, headers, body
 
     def _map_exception(self, exc: BaseException) -> APIConnectionError:
         if isinstance(exc, asyncio.TimeoutError):
-            limits = self.timeout
+            limits = [f"total={self.timeout.total}s"]
+            if self.timeout.connect is not None:
+                limits.append(f"connect={self.timeout.connect}s")
             return APITimeoutError(
-                f"Request timed out (timeout total={limits.total}s, connect={limits.connect}s; "
-                f"{type(exc).__name__})"
+                f"Request timed out ({', '.join(limits)} per attempt; {type(exc).__name__})"
             )
         detail = str(exc) or type(exc).__name__
         return APIConnectionError(f"Connection error: {type(exc).__name__}: {detail}")

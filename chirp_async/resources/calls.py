@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Final, final
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sized
+from typing import Final, Literal, cast, final, overload
 
-from .._errors import InvalidCallIdError
+from .._coalesce import SingleFlight
+from .._errors import BatchError, ChirpError, InvalidCallIdError
+from .._fanout import ProgressCallback, fan_out
 from .._models import Call, parse_call
 from .._response import APIResponse
 from .._transport import RawResponse, Transport
@@ -14,6 +17,7 @@ __all__ = ["Calls", "CallsWithRawResponse", "validate_call_id"]
 
 _CALL_ID_PATTERN: Final = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
 _CALLS_PATH: Final = "/v1/calls/"
+DEFAULT_CONCURRENCY: Final = 16
 
 
 def validate_call_id(call_id: object) -> str:
@@ -90,20 +94,27 @@ class Calls:
     """Operations on voice calls. Reach it as ``client.calls``.
 
     Attributes:
-        with_raw_response: The same methods, returning `APIResponse` objects.
+        with_raw_response: The same single-call methods, returning `APIResponse` objects.
     """
 
-    __slots__ = ("_transport", "with_raw_response")
+    __slots__ = ("_flights", "_max_connections", "_transport", "with_raw_response")
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, max_connections: int) -> None:
         self._transport = transport
+        self._max_connections = max_connections
+        self._flights: SingleFlight[str, Call] = SingleFlight()
         self.with_raw_response = CallsWithRawResponse(transport)
+
+    async def _fetch(self, call_id: str) -> Call:
+        raw = await self._transport.get(_CALLS_PATH + call_id)
+        return parse_call(raw.body, status_code=raw.status_code, request_id=raw.request_id)
 
     async def get(self, call_id: str) -> Call:
         """Fetch one call by ID.
 
         Retries connection errors, timeouts and 408/409/429/5xx up to the client's
-        ``max_retries``, honouring ``Retry-After``.
+        ``max_retries``, honouring ``Retry-After``. Concurrent ``get``s of the same ID
+        share one request (each caller gets the result, or its own copy of the error).
 
         Args:
             call_id: The call ID, e.g. ``"call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"``.
@@ -127,6 +138,179 @@ class Calls:
             print(call.status, call.duration)
             ```
         """
-        path = _CALLS_PATH + validate_call_id(call_id)
-        raw = await self._transport.get(path)
-        return parse_call(raw.body, status_code=raw.status_code, request_id=raw.request_id)
+        return await self._flights.run(validate_call_id(call_id), self._fetch)
+
+    async def _get_outcome(self, call_id: str) -> Call:
+        return await self._flights.run(validate_call_id(call_id), self._fetch)
+
+    def _workers(self, concurrency: int, known_items: int | None = None) -> int:
+        _check_concurrency(concurrency)
+        workers = min(concurrency, self._max_connections)
+        return workers if known_items is None else max(1, min(workers, known_items))
+
+    def iter_many(
+        self,
+        ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
+        """Fetch many calls, yielding ``(call_id, Call or error)`` as each completes.
+
+        Reads ``ids`` (a sync or async iterable) lazily, never more than about three
+        times ``concurrency`` IDs ahead of what you consumed, so a stream of millions of
+        IDs runs in constant memory. At most ``concurrency`` requests are in flight (and
+        never more than the client's ``max_connections``). Every ID comes back exactly
+        once: a `Call`, or the `ChirpError` it ended with (`InvalidCallIdError` without
+        a request). Duplicates are not removed (a stream cannot be), but concurrent ones
+        share a request.
+
+        Leaving the loop early cancels the requests in flight. For that to happen at
+        once rather than when the iterator is garbage-collected, close it explicitly,
+        e.g. with ``contextlib.aclosing``.
+
+        Args:
+            ids: The call IDs.
+            concurrency: Requests in flight at most (>= 1).
+            on_progress: Called as ``on_progress(done, total, failed)`` after each ID;
+                ``total`` is ``None`` when ``ids`` has no ``len()``.
+
+        Returns:
+            An async generator of ``(call_id, result)`` pairs in completion order.
+
+        Raises:
+            ValueError: ``concurrency`` < 1 (raised at once, before iterating).
+            TypeError: ``concurrency`` is not an int.
+
+        Example:
+            ```python
+            async with contextlib.aclosing(client.calls.iter_many(ids)) as results:
+                async for call_id, result in results:
+                    if isinstance(result, chirp_async.ChirpError):
+                        print(call_id, "failed:", result)
+            ```
+        """
+        total = len(ids) if isinstance(ids, Sized) else None
+        workers = self._workers(concurrency, total)
+        return self._iterate(ids, workers, total, on_progress)
+
+    async def _iterate(
+        self,
+        ids: Iterable[str] | AsyncIterable[str],
+        workers: int,
+        total: int | None,
+        on_progress: ProgressCallback | None,
+    ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
+        done = failed = 0
+        results = fan_out(ids, self._get_outcome, concurrency=workers, catch=ChirpError)
+        try:
+            async for call_id, outcome in results:
+                if on_progress is not None:
+                    done += 1
+                    failed += isinstance(outcome, ChirpError)
+                    on_progress(done, total, failed)
+                yield call_id, outcome
+        finally:
+            await results.aclose()
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        on_progress: ProgressCallback | None = ...,
+    ) -> list[Call]: ...
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        on_progress: ProgressCallback | None = ...,
+    ) -> list[Call | ChirpError]: ...
+
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        return_exceptions: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[Call] | list[Call | ChirpError]:
+        """Fetch many calls concurrently; return them aligned with ``ids``.
+
+        Each distinct valid ID is fetched once, with at most ``concurrency`` requests in
+        flight (and never more than ``max_connections``). Invalid IDs get an
+        `InvalidCallIdError` in their slot and send nothing. One failure never cancels
+        the others; per-ID retries and timeouts follow the client's options.
+
+        Args:
+            ids: The call IDs (any iterable; it is read whole).
+            concurrency: Requests in flight at most (>= 1).
+            return_exceptions: Put each failed ID's exception in its slot instead of
+                raising `BatchError` at the end.
+            on_progress: Called as ``on_progress(done, total, failed)`` as IDs complete,
+                counted over input positions.
+
+        Returns:
+            One entry per input position, in input order: the `Call` (or, with
+            ``return_exceptions=True``, the `ChirpError` it failed with).
+
+        Raises:
+            BatchError: Some IDs failed (``return_exceptions=False``); raised after all
+                IDs finished, with ``.results`` and ``.errors``.
+            ValueError: ``concurrency`` < 1 (before any request).
+
+        Example:
+            ```python
+            calls = await client.calls.get_many(ids, concurrency=32)
+            ```
+        """
+        id_list: list[object] = list(ids)
+        _check_concurrency(concurrency)
+        total = len(id_list)
+        outcomes: dict[str, Call | ChirpError] = {}
+        slots: list[Call | ChirpError | None] = [None] * total
+        positions: dict[str, list[int]] = {}
+        for index, call_id in enumerate(id_list):
+            if type(call_id) is str and _CALL_ID_PATTERN.fullmatch(call_id) is not None:
+                positions.setdefault(call_id, []).append(index)
+            else:
+                slots[index] = InvalidCallIdError(call_id)
+        done = failed = total - sum(len(p) for p in positions.values())
+        if on_progress is not None and done:
+            on_progress(done, total, failed)
+        if positions:
+            workers = self._workers(concurrency, len(positions))
+            async for call_id, outcome in self.iter_many(positions, concurrency=workers):
+                outcomes[call_id] = outcome
+                if on_progress is not None:
+                    count = len(positions[call_id])
+                    done += count
+                    failed += count if isinstance(outcome, ChirpError) else 0
+                    on_progress(done, total, failed)
+            for call_id, indexes in positions.items():
+                for index in indexes:
+                    slots[index] = outcomes[call_id]
+        results = cast("list[Call | ChirpError]", slots)
+        if return_exceptions:
+            return results
+        errors = {
+            (item if isinstance(item, str) else repr(item)): outcome
+            for item, outcome in zip(id_list, results, strict=True)
+            if isinstance(outcome, ChirpError)
+        }
+        if errors:
+            raise BatchError(results, errors)
+        return cast("list[Call]", results)
+
+
+def _check_concurrency(concurrency: object) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise TypeError(f"concurrency must be an int, got {concurrency!r}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")

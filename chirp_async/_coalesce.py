@@ -1,0 +1,121 @@
+"""Single-flight: concurrent calls for the same key share one execution.
+
+Knows nothing of HTTP. The first caller for a key (the leader) runs the work; callers that
+arrive while it runs (followers) wait for its outcome on a future of their own, so that
+cancelling one follower touches nobody else. Followers get the leader's result, or their
+own copy of its exception. If the leader is cancelled, one follower takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar, final
+
+__all__ = ["SingleFlight", "copy_exception"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+E = TypeVar("E", bound=BaseException)
+
+
+class _LeaderGone(Exception):
+    """The leader was cancelled before it had an outcome; a follower must take over."""
+
+
+def copy_exception(exc: E) -> E:
+    """Return a shallow copy of ``exc`` (same class, args, attributes and cause).
+
+    Each waiter re-raises its own instance, so tracebacks of different tasks never pile
+    up on one shared exception object. Works for exceptions whose ``__init__`` takes
+    keyword-only arguments, which `copy.copy` cannot rebuild.
+
+    Args:
+        exc: The exception to copy.
+
+    Returns:
+        The copy, without a traceback.
+    """
+    cls = type(exc)
+    clone = cls.__new__(cls, *exc.args)
+    clone.args = exc.args
+    clone.__dict__.update(exc.__dict__)
+    clone.__cause__ = exc.__cause__
+    clone.__context__ = exc.__context__
+    clone.__suppress_context__ = exc.__suppress_context__
+    return clone
+
+
+@final
+class _Flight(Generic[V]):
+    __slots__ = ("followers",)
+
+    def __init__(self) -> None:
+        self.followers: list[asyncio.Future[V]] = []
+
+
+@final
+class SingleFlight(Generic[K, V]):
+    """Deduplicates concurrent executions of ``work(key)`` by key.
+
+    Example:
+        >>> flights: SingleFlight[str, int] = SingleFlight()
+        >>> # await flights.run("a", fetch) from many tasks: fetch("a") runs once.
+    """
+
+    __slots__ = ("_flights",)
+
+    def __init__(self) -> None:
+        self._flights: dict[K, _Flight[V]] = {}
+
+    @property
+    def in_flight(self) -> int:
+        """Keys being worked on now."""
+        return len(self._flights)
+
+    async def run(self, key: K, work: Callable[[K], Awaitable[V]]) -> V:
+        """Return ``await work(key)``, sharing one execution among concurrent callers.
+
+        Args:
+            key: What identifies the work.
+            work: The coroutine function to run for ``key``.
+
+        Returns:
+            The work's result.
+
+        Raises:
+            Exception: Whatever the work raised (a copy, for followers).
+        """
+        while True:
+            flight = self._flights.get(key)
+            if flight is None:
+                return await self._lead(key, work)
+            future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+            flight.followers.append(future)
+            try:
+                return await future
+            except _LeaderGone:
+                continue  # the leader was cancelled: lead (or follow the new leader)
+
+    async def _lead(self, key: K, work: Callable[[K], Awaitable[V]]) -> V:
+        flight: _Flight[V] = _Flight()
+        self._flights[key] = flight
+        try:
+            result = await work(key)
+        except Exception as exc:
+            del self._flights[key]
+            for future in flight.followers:
+                if not future.done():
+                    future.set_exception(copy_exception(exc))
+            raise
+        except BaseException:  # cancelled (or interpreter exit): hand over, do not fail
+            del self._flights[key]
+            for future in flight.followers:
+                if not future.done():
+                    future.set_exception(_LeaderGone())
+            raise
+        del self._flights[key]
+        for future in flight.followers:
+            if not future.done():
+                future.set_result(result)
+        return result

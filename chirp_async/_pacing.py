@@ -1,0 +1,190 @@
+"""Client-wide pacing: one gate every attempt passes before it is sent.
+
+The Chirp API limits requests per key (120 per minute) and announces its state on every
+response in ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``
+(Unix seconds). The `Pacer` reads those headers and holds new attempts back when the
+window's budget is spent, until the window resets, so that a large batch runs at the
+limit's pace instead of into a wall of 429s. A 429 (or a 503 with ``Retry-After``) pauses
+every new attempt of the client until the delay has passed (coordinated backoff). An
+optional client-side ``rate_limit`` spaces attempts evenly at so many per second.
+
+Nothing here knows HTTP libraries: it is fed statuses and header mappings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final, final
+
+__all__ = ["Pacer"]
+
+_RESET_MARGIN: Final = 0.02
+"""Seconds to wait past the announced reset, so the first request lands in the new window."""
+
+_MAX_RESET_WAIT: Final = 120.0
+"""Upper bound on a wait computed from X-RateLimit-Reset (guards against a skewed clock)."""
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+@final
+class Pacer:
+    """Decides when the next attempt may start; shared by a client and its copies.
+
+    Args:
+        rate_limit: Client-side cap in requests per second, or ``None``.
+        follow_headers: Pace by the server's ``X-RateLimit-*`` headers.
+        clock: Monotonic clock, for pauses and the client-side cap.
+        wall_clock: Unix clock, to compare with ``X-RateLimit-Reset``.
+        sleep: Coroutine function used to wait (injectable for tests).
+    """
+
+    __slots__ = (
+        "_follow_headers",
+        "_in_flight",
+        "_interval",
+        "_limit",
+        "_next_slot",
+        "_pause_until",
+        "_remaining",
+        "_reset_passed",
+        "_sleep",
+        "_window_reset",
+        "clock",
+        "wall_clock",
+    )
+
+    def __init__(
+        self,
+        *,
+        rate_limit: float | None = None,
+        follow_headers: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate_limit if rate_limit else 0.0
+        self._follow_headers = follow_headers
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self._sleep = sleep
+        self._pause_until = 0.0
+        self._next_slot = 0.0
+        self._in_flight = 0
+        self._limit: int | None = None
+        self._remaining: int | None = None
+        self._window_reset: int | None = None
+        self._reset_passed = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts started and not yet answered."""
+        return self._in_flight
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left in the current coordinated pause (0 when not paused)."""
+        return max(0.0, self._pause_until - self.clock())
+
+    def _must_wait(self) -> bool:
+        if self._pause_until or self._interval:
+            return True
+        remaining = self._remaining
+        return remaining is not None and remaining <= 0
+
+    async def acquire(self) -> None:
+        """Wait until an attempt may start, then count it as in flight.
+
+        Free when nothing holds attempts back: no pause, no cap, budget left.
+        """
+        if self._must_wait():
+            await self._wait()
+        if self._remaining is not None:
+            self._remaining -= 1
+        self._in_flight += 1
+
+    async def _wait(self) -> None:
+        while True:
+            now = self.clock()
+            if self._pause_until > now:
+                await self._sleep(self._pause_until - now)
+                continue
+            self._pause_until = 0.0
+            remaining = self._remaining
+            if remaining is not None and remaining <= 0:
+                wait = self._wait_for_reset()
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+            if self._interval:
+                now = self.clock()
+                slot = max(now, self._next_slot)
+                self._next_slot = slot + self._interval
+                if slot > now:
+                    await self._sleep(slot - now)
+            return
+
+    def _wait_for_reset(self) -> float:
+        """Seconds until the spent window resets; 0 (and a fresh budget) once it has."""
+        reset = self._window_reset
+        if reset is None:  # spent, but no reset announced: let the next 429 tell us
+            self._remaining = None
+            return 0.0
+        wait = reset + _RESET_MARGIN - self.wall_clock()
+        if wait > 0:
+            return min(wait, _MAX_RESET_WAIT)
+        # A new window: its full budget, less what is still in flight from the old one
+        # (those may land in the new window too).
+        self._reset_passed = reset
+        self._window_reset = None
+        self._remaining = None if self._limit is None else self._limit - self._in_flight
+        return 0.0
+
+    def release(self, status: int, headers: Mapping[str, str] | None) -> None:
+        """Count an attempt as answered and learn from its rate-limit headers.
+
+        A ``Retry-After`` on a 429 or 503 is the server's explicit instruction and wins
+        over the window headers of that response (the caller turns it into `pause`).
+
+        Args:
+            status: The response's status (ignored when ``headers`` is ``None``).
+            headers: The response's headers, or ``None`` when no response arrived.
+        """
+        self._in_flight -= 1
+        if headers is None or not self._follow_headers:
+            return
+        if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):
+            return
+        reset = _header_int(headers, "x-ratelimit-reset")
+        remaining = _header_int(headers, "x-ratelimit-remaining")
+        if reset is None or remaining is None or reset <= self._reset_passed:
+            return  # no usable headers, or a straggler from a window already over
+        limit = _header_int(headers, "x-ratelimit-limit")
+        if limit is not None:
+            self._limit = limit
+        # What may still start in this window: the server's count, less the attempts in
+        # flight it may not have counted yet. The newest answer wins; one that overtook an
+        # older request can overstate the budget by at most the attempts in flight.
+        if self._window_reset is None or reset >= self._window_reset:
+            self._window_reset = reset
+            self._remaining = remaining - self._in_flight
+
+    def pause(self, delay: float) -> None:
+        """Hold every new attempt back for ``delay`` seconds (e.g. after a 429).
+
+        Args:
+            delay: Seconds; a longer pause already in force is kept.
+        """
+        if delay > 0 and math.isfinite(delay):
+            self._pause_until = max(self._pause_until, self.clock() + delay)
