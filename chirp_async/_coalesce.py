@@ -9,6 +9,7 @@ own copy of its exception. If the leader is cancelled, one follower takes over.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar, final
 
@@ -36,10 +37,17 @@ def copy_exception(exc: E) -> E:
     Returns:
         The copy, without a traceback.
     """
-    cls = type(exc)
-    clone = cls.__new__(cls, *exc.args)
-    clone.args = exc.args
-    clone.__dict__.update(exc.__dict__)
+    try:
+        clone = copy.copy(exc)  # keeps what lives in C slots (OSError.filename, ...)
+    except Exception:  # an __init__ with keyword-only arguments cannot be re-called
+        cls = type(exc)
+        clone = cls.__new__(cls, *exc.args)
+        clone.args = exc.args
+        clone.__dict__.update(exc.__dict__)
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        vars(clone)["__notes__"] = list(notes)  # one waiter's note must not reach another
+    clone.__traceback__ = None
     clone.__cause__ = exc.__cause__
     clone.__context__ = exc.__context__
     clone.__suppress_context__ = exc.__suppress_context__

@@ -1,28 +1,44 @@
-"""Bounded-concurrency fan-out: run ``work(item)`` for a stream of items, results as completed.
+"""Bounded-concurrency fan-out: run ``work(item)`` for many items with a fixed worker pool.
 
-Knows nothing of HTTP. A fixed pool of ``concurrency`` long-lived workers pulls items from
-a bounded anyio memory stream fed lazily from the input, and pushes ``(item, outcome)``
-pairs into a second bounded stream that the caller iterates. So at most ``concurrency``
-items are being worked on, and the input is read at most about ``3 * concurrency`` items
-ahead of what the caller has consumed: constant memory for any input length.
+Knows nothing of HTTP. ``concurrency`` long-lived workers, owned by an anyio task group,
+pull items from the shared input (a sync iterator, or an async one behind a lock) as they
+finish the previous one, so at most ``concurrency`` items are being worked on and the
+input is read lazily. A worker pool measured faster here than one task per item behind a
+semaphore, and it never holds more than ``concurrency`` items.
 
-The workers live in an anyio task group owned by one driver task, never across a
-``yield``: an async generator that yields inside a task group breaks when it is closed
-from another task (which is how Python finalizes an abandoned ``async for``). Leaving the
-iteration early (break, exception, cancellation) cancels the driver, and with it every
-item in flight, before the generator finishes closing.
+- `run_all` hands each ``(item, outcome)`` to a callback: nothing is buffered.
+- `fan_out` streams the pairs to the caller through a bounded anyio memory stream, so the
+  input is read at most about ``2 * concurrency`` items ahead of what the caller consumed:
+  constant memory for any input length. Its workers live in a task group owned by one
+  driver task, never across a ``yield``: an async generator that yields inside a task
+  group breaks when it is closed from another task (which is how Python finalizes an
+  abandoned ``async for``). Leaving the iteration early (break, exception, cancellation)
+  cancels the driver, and with it every item in flight, before the generator finishes
+  closing.
+
+The streams are used through their ``*_nowait`` methods first: anyio's awaiting
+``send``/``receive`` always yield to the event loop, which cost about 60 us per item
+(0.6x the throughput) in the fan-out benchmark; the fast path awaits only when it must.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from typing import Generic, TypeVar, final
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
-__all__ = ["ProgressCallback", "fan_out"]
+__all__ = ["ProgressCallback", "fan_out", "run_all"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,13 +48,120 @@ ProgressCallback = Callable[[int, "int | None", int], object]
 """``on_progress(done, total, failed)``; ``total`` is ``None`` when the input has no length."""
 
 
-def _unwrap(error: BaseException) -> BaseException:
-    """Return the single exception inside (nested) exception groups, else ``error``."""
+class _Exhausted(Exception):
+    """The shared input has no more items."""
+
+
+@final
+class _Source(Generic[T]):
+    """The input, shared by the workers: each `next` hands out one item, once."""
+
+    __slots__ = ("_async", "_lock", "_sync")
+
+    def __init__(self, items: Iterable[T] | AsyncIterable[T]) -> None:
+        self._sync: Iterator[T] | None = None
+        self._async: AsyncIterator[T] | None = None
+        if isinstance(items, AsyncIterable):
+            self._async = aiter(items)
+        else:
+            self._sync = iter(items)
+        self._lock = asyncio.Lock()  # anext() must not run in two workers at once
+
+    async def next(self) -> T:
+        if self._sync is not None:
+            try:
+                return next(self._sync)
+            except StopIteration:
+                raise _Exhausted from None
+        assert self._async is not None
+        async with self._lock:
+            try:
+                return await anext(self._async)
+            except StopAsyncIteration:
+                raise _Exhausted from None
+
+
+async def _worker(
+    source: _Source[T],
+    work: Callable[[T], Awaitable[R]],
+    catch: type[E] | tuple[type[E], ...],
+    deliver: Callable[[T, R | E], Awaitable[None]],
+) -> None:
     while True:
-        inner = getattr(error, "exceptions", None)  # an ExceptionGroup (or its backport)
-        if not isinstance(inner, tuple) or len(inner) != 1:
-            return error
-        error = inner[0]
+        try:
+            item = await source.next()
+        except _Exhausted:
+            return
+        outcome: R | E
+        try:
+            outcome = await work(item)
+        except catch as exc:
+            outcome = exc
+        await deliver(item, outcome)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    inner = getattr(error, "exceptions", None)  # an ExceptionGroup (or its backport)
+    if not isinstance(inner, tuple):
+        return [error]
+    return [leaf for sub in inner for leaf in _leaves(sub)]
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """Return the first real exception inside (nested) exception groups, else ``error``.
+
+    Several workers can fail in the same loop iteration; the caller still gets one plain
+    exception (so ``except KeyError`` works), with the others named in its notes.
+    """
+    first, *others = _leaves(error)
+    add_note = getattr(first, "add_note", None)  # Python >= 3.11
+    for other in others:
+        if add_note is not None:
+            add_note(f"(another worker failed at the same time: {other!r})")
+    return first
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+
+
+async def run_all(
+    items: Iterable[T] | AsyncIterable[T],
+    work: Callable[[T], Awaitable[R]],
+    *,
+    concurrency: int,
+    catch: type[E] | tuple[type[E], ...],
+    on_done: Callable[[T, R | E], object],
+) -> None:
+    """Run ``work`` on every item, ``concurrency`` at a time; report each outcome.
+
+    Args:
+        items: A sync or async iterable, read lazily.
+        work: The coroutine function to run per item.
+        concurrency: How many items may be worked on at once (>= 1).
+        catch: Exception classes that are outcomes rather than failures.
+        on_done: Called with ``(item, result_or_exception)`` as each item completes.
+
+    Raises:
+        Exception: From the input iterable, ``on_done``, or ``work`` when not in
+            ``catch``; the other items are cancelled first.
+    """
+    _check_concurrency(concurrency)
+    source = _Source(items)
+
+    async def deliver(item: T, outcome: R | E) -> None:
+        on_done(item, outcome)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(concurrency):
+                group.start_soon(_worker, source, work, catch, deliver)
+    except Exception as error:
+        inner = _unwrap(error)
+        if inner is error:
+            raise
+        raise inner from None
 
 
 async def fan_out(
@@ -66,42 +189,40 @@ async def fan_out(
     Raises:
         Exception: From the input iterable, or from ``work`` when not in ``catch``.
     """
-    in_send, in_receive = anyio.create_memory_object_stream[T](concurrency)
+    _check_concurrency(concurrency)
+    source = _Source(items)
     out_send, out_receive = anyio.create_memory_object_stream[tuple[T, "R | E"]](concurrency)
 
-    async def feed() -> None:
-        async with in_send:
-            if isinstance(items, AsyncIterable):
-                async for item in items:
-                    await in_send.send(item)
-            else:
-                for item in items:
-                    await in_send.send(item)
-
-    async def worker(
-        receive: MemoryObjectReceiveStream[T], send: MemoryObjectSendStream[tuple[T, R | E]]
-    ) -> None:
-        async with receive, send:
-            async for item in receive:
-                outcome: R | E
-                try:
-                    outcome = await work(item)
-                except catch as exc:
-                    outcome = exc
+    async def worker(send: MemoryObjectSendStream[tuple[T, R | E]]) -> None:
+        async def deliver(item: T, outcome: R | E) -> None:
+            try:
+                send.send_nowait((item, outcome))
+            except anyio.WouldBlock:
                 await send.send((item, outcome))
+
+        with send:
+            await _worker(source, work, catch, deliver)
 
     async def drive() -> None:
         async with anyio.create_task_group() as group:
-            group.start_soon(feed)
-            with in_receive, out_send:  # each worker holds clones; close the originals
+            with out_send:  # each worker holds a clone; the stream ends when all are done
                 for _ in range(concurrency):
-                    group.start_soon(worker, in_receive.clone(), out_send.clone())
+                    group.start_soon(worker, out_send.clone())
 
     driver = asyncio.create_task(drive(), name="chirp_async fan-out")
     finished = False
     try:
         with out_receive:
-            async for pair in out_receive:
+            while True:
+                try:
+                    pair = out_receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        pair = await out_receive.receive()
+                    except anyio.EndOfStream:
+                        break
+                except anyio.EndOfStream:
+                    break
                 yield pair
         finished = True
     finally:

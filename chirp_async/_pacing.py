@@ -42,6 +42,9 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
 class Pacer:
     """Decides when the next attempt may start; shared by a client and its copies.
 
+    Header names are looked up in lower case: pass a case-insensitive mapping (aiohttp's
+    response headers are one).
+
     Args:
         rate_limit: Client-side cap in requests per second, or ``None``.
         follow_headers: Pace by the server's ``X-RateLimit-*`` headers.
@@ -57,6 +60,7 @@ class Pacer:
         "_limit",
         "_next_slot",
         "_pause_until",
+        "_released",
         "_remaining",
         "_reset_passed",
         "_sleep",
@@ -86,6 +90,7 @@ class Pacer:
         self._remaining: int | None = None
         self._window_reset: int | None = None
         self._reset_passed = 0
+        self._released: asyncio.Future[None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -97,24 +102,30 @@ class Pacer:
         """Seconds left in the current coordinated pause (0 when not paused)."""
         return max(0.0, self._pause_until - self.clock())
 
-    def _must_wait(self) -> bool:
+    def must_wait(self) -> bool:
+        """Whether `acquire` could have to wait (checked without a coroutine, on the hot path)."""
         if self._pause_until or self._interval:
             return True
         remaining = self._remaining
         return remaining is not None and remaining <= 0
+
+    def start(self) -> None:
+        """Count an attempt as started (after `acquire`, or when `must_wait` is false)."""
+        if self._remaining is not None:
+            self._remaining -= 1
+        self._in_flight += 1
 
     async def acquire(self) -> None:
         """Wait until an attempt may start, then count it as in flight.
 
         Free when nothing holds attempts back: no pause, no cap, budget left.
         """
-        if self._must_wait():
+        if self.must_wait():
             await self._wait()
-        if self._remaining is not None:
-            self._remaining -= 1
-        self._in_flight += 1
+        self.start()
 
     async def _wait(self) -> None:
+        slot_taken = False
         while True:
             now = self.clock()
             if self._pause_until > now:
@@ -123,22 +134,35 @@ class Pacer:
             self._pause_until = 0.0
             remaining = self._remaining
             if remaining is not None and remaining <= 0:
+                if self._window_reset is None and self._in_flight:
+                    # Spent, and the window's reset is not known yet (a fresh window's
+                    # answers are still out): the next answer will tell.
+                    await self._next_release()
+                    continue
                 wait = self._wait_for_reset()
                 if wait > 0:
                     await self._sleep(wait)
                     continue
-            if self._interval:
+            if self._interval and not slot_taken:
                 now = self.clock()
                 slot = max(now, self._next_slot)
                 self._next_slot = slot + self._interval
+                slot_taken = True
                 if slot > now:
                     await self._sleep(slot - now)
+                    continue  # a pause or a spent window may have come up meanwhile
             return
+
+    async def _next_release(self) -> None:
+        waiter = self._released
+        if waiter is None or waiter.done():
+            waiter = self._released = asyncio.get_running_loop().create_future()
+        await asyncio.shield(waiter)
 
     def _wait_for_reset(self) -> float:
         """Seconds until the spent window resets; 0 (and a fresh budget) once it has."""
         reset = self._window_reset
-        if reset is None:  # spent, but no reset announced: let the next 429 tell us
+        if reset is None:  # spent, nothing in flight, no reset known: let one probe go
             self._remaining = None
             return 0.0
         wait = reset + _RESET_MARGIN - self.wall_clock()
@@ -162,6 +186,9 @@ class Pacer:
             headers: The response's headers, or ``None`` when no response arrived.
         """
         self._in_flight -= 1
+        released = self._released
+        if released is not None and not released.done():
+            released.set_result(None)
         if headers is None or not self._follow_headers:
             return
         if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):

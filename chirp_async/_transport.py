@@ -308,7 +308,10 @@ class Transport:
             APIConnectionError: The attempt failed below HTTP (chained to the cause).
         """
         pacer = self._pacer
-        await pacer.acquire()
+        if pacer.must_wait():
+            await pacer.acquire()
+        else:
+            pacer.start()
         headers: Mapping[str, str] | None = None
         status = 0
         try:

@@ -8,7 +8,7 @@ from typing import Final, Literal, cast, final, overload
 
 from .._coalesce import SingleFlight
 from .._errors import BatchError, ChirpError, InvalidCallIdError
-from .._fanout import ProgressCallback, fan_out
+from .._fanout import ProgressCallback, fan_out, run_all
 from .._models import Call, parse_call
 from .._response import APIResponse
 from .._transport import RawResponse, Transport
@@ -142,6 +142,9 @@ class Calls:
 
     async def _get_outcome(self, call_id: str) -> Call:
         return await self._flights.run(validate_call_id(call_id), self._fetch)
+
+    async def _get_validated(self, call_id: str) -> Call:
+        return await self._flights.run(call_id, self._fetch)
 
     def _workers(self, concurrency: int, known_items: int | None = None) -> int:
         _check_concurrency(concurrency)
@@ -285,14 +288,23 @@ class Calls:
         if on_progress is not None and done:
             on_progress(done, total, failed)
         if positions:
-            workers = self._workers(concurrency, len(positions))
-            async for call_id, outcome in self.iter_many(positions, concurrency=workers):
+
+            def record(call_id: str, outcome: Call | ChirpError) -> None:
+                nonlocal done, failed
                 outcomes[call_id] = outcome
                 if on_progress is not None:
                     count = len(positions[call_id])
                     done += count
                     failed += count if isinstance(outcome, ChirpError) else 0
                     on_progress(done, total, failed)
+
+            await run_all(
+                positions,  # validated above
+                self._get_validated,
+                concurrency=self._workers(concurrency, len(positions)),
+                catch=ChirpError,
+                on_done=record,
+            )
             for call_id, indexes in positions.items():
                 for index in indexes:
                     slots[index] = outcomes[call_id]

@@ -1,0 +1,1 @@
+"""Benchmarks for chirp_async; see benchmarks/README.md."""

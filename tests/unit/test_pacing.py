@@ -1,0 +1,509 @@
+"""The Pacer, driven by fake clocks and a fake sleep that records delays and moves time."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from multidict import CIMultiDict
+
+from chirp_async._pacing import _MAX_RESET_WAIT, _RESET_MARGIN, Pacer
+
+MONOTONIC_START = 1000.0
+WALL_START = 1_700_000_000.0
+RESET = 1_700_000_030  # X-RateLimit-Reset of the window in the tests: 30 s after WALL_START
+SLEEP_CALLS_LIMIT = 1000  # a fake sleep called more often than this means a loop gone wild
+
+
+class TooManySleepsError(Exception):
+    """The fake sleep was called more often than the test allows."""
+
+
+class FakeTime:
+    """Monotonic and wall clocks that only move when the pacer sleeps or the test says so."""
+
+    def __init__(self, max_sleeps: int = SLEEP_CALLS_LIMIT) -> None:
+        self.monotonic = MONOTONIC_START
+        self.wall = WALL_START
+        self.sleeps: list[float] = []
+        self.max_sleeps = max_sleeps
+
+    def clock(self) -> float:
+        return self.monotonic
+
+    def wall_clock(self) -> float:
+        return self.wall
+
+    def advance(self, seconds: float) -> None:
+        self.monotonic += seconds
+        self.wall += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        if len(self.sleeps) == self.max_sleeps:
+            raise TooManySleepsError(f"sleep({seconds}) after {self.sleeps}")
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    async def acquire_without_sleeping(self, pacer: Pacer) -> None:
+        before = len(self.sleeps)
+        await pacer.acquire()
+        assert self.sleeps[before:] == []
+
+
+@pytest.fixture
+def fake() -> FakeTime:
+    return FakeTime()
+
+
+def make_pacer(
+    fake: FakeTime, *, rate_limit: float | None = None, follow_headers: bool = True
+) -> Pacer:
+    return Pacer(
+        rate_limit=rate_limit,
+        follow_headers=follow_headers,
+        clock=fake.clock,
+        wall_clock=fake.wall_clock,
+        sleep=fake.sleep,
+    )
+
+
+def window(
+    remaining: object, reset: object = RESET, limit: object = 50, **extra: str
+) -> CIMultiDict[str]:
+    """Rate-limit headers as the server spells them (aiohttp's headers are case-insensitive)."""
+    headers: CIMultiDict[str] = CIMultiDict()
+    if limit is not None:
+        headers["X-RateLimit-Limit"] = str(limit)
+    if remaining is not None:
+        headers["X-RateLimit-Remaining"] = str(remaining)
+    if reset is not None:
+        headers["X-RateLimit-Reset"] = str(reset)
+    headers.update(extra)
+    return headers
+
+
+def until_reset(fake: FakeTime, reset: int = RESET) -> float:
+    return reset + _RESET_MARGIN - fake.wall
+
+
+# --- no pacing ----------------------------------------------------------------------------
+
+
+async def test_acquire_without_headers_or_rate_limit_never_sleeps_and_counts_in_flight(
+    fake: FakeTime,
+) -> None:
+    pacer = make_pacer(fake)
+    assert pacer.in_flight == 0
+    for expected in (1, 2, 3):
+        await pacer.acquire()
+        assert pacer.in_flight == expected
+    pacer.release(200, CIMultiDict({"Content-Type": "application/json"}))
+    assert pacer.in_flight == 2
+    pacer.release(0, None)  # no response at all (connection error)
+    assert pacer.in_flight == 1
+    await pacer.acquire()
+    pacer.release(500, CIMultiDict())
+    pacer.release(200, None)
+    assert pacer.in_flight == 0
+    assert fake.sleeps == []
+    assert pacer.paused_for == 0.0
+
+
+# --- client-side rate limit ---------------------------------------------------------------
+
+
+async def test_rate_limit_spaces_consecutive_acquires_by_one_interval(fake: FakeTime) -> None:
+    pacer = make_pacer(fake, rate_limit=10)
+    started: list[float] = []
+    for _ in range(6):
+        await pacer.acquire()
+        started.append(fake.monotonic - MONOTONIC_START)
+    assert fake.sleeps == pytest.approx([0.1] * 5, abs=1e-9)
+    assert started == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5], abs=1e-9)
+    assert pacer.in_flight == 6
+
+
+async def test_rate_limit_with_a_binary_exact_interval_sleeps_exactly_that(
+    fake: FakeTime,
+) -> None:
+    pacer = make_pacer(fake, rate_limit=4)
+    for _ in range(4):
+        await pacer.acquire()
+    assert fake.sleeps == [0.25, 0.25, 0.25]
+
+
+async def test_rate_limit_does_not_sleep_once_the_interval_has_passed(fake: FakeTime) -> None:
+    pacer = make_pacer(fake, rate_limit=4)
+    await pacer.acquire()
+    fake.advance(1.0)
+    await fake.acquire_without_sleeping(pacer)
+    fake.advance(0.125)
+    await pacer.acquire()  # half an interval after the previous slot
+    assert fake.sleeps == [0.125]
+
+
+async def test_rate_limit_ignores_release_and_keeps_spacing(fake: FakeTime) -> None:
+    pacer = make_pacer(fake, rate_limit=4)
+    await pacer.acquire()
+    pacer.release(200, None)
+    await pacer.acquire()
+    assert fake.sleeps == [0.25]
+    assert pacer.in_flight == 1
+
+
+# --- X-RateLimit-* headers ----------------------------------------------------------------
+
+
+async def test_spent_window_holds_the_next_acquire_until_reset_plus_margin(
+    fake: FakeTime,
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    expected = until_reset(fake)
+    await pacer.acquire()
+    assert fake.sleeps == [pytest.approx(30 + _RESET_MARGIN, abs=1e-6)]
+    assert fake.sleeps == [expected]
+    assert fake.wall == pytest.approx(RESET + _RESET_MARGIN, abs=1e-6)
+    assert pacer.in_flight == 1
+
+
+async def test_after_the_reset_the_budget_is_limit_minus_in_flight(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    for _ in range(3):
+        await pacer.acquire()
+    pacer.release(200, window(remaining=0, limit=50))  # two others still in flight
+    expected = until_reset(fake)
+    await pacer.acquire()
+    assert fake.sleeps == [expected]
+    # White-box (no public property shows the budget): after the reset it is the limit less
+    # the 2 attempts still in flight from the old window, and this acquire took one.
+    assert pacer._remaining == 50 - 2 - 1
+    for _ in range(47):
+        await fake.acquire_without_sleeping(pacer)
+    assert pacer._remaining == 0
+    assert len(fake.sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    ("remaining", "others_in_flight", "free_acquires"),
+    [(5, 0, 5), (5, 2, 3), (3, 3, 0), (2, 4, 0), (1, 0, 1), (0, 0, 0)],
+)
+async def test_remaining_n_with_k_in_flight_allows_n_minus_k_acquires_then_waits(
+    fake: FakeTime, remaining: int, others_in_flight: int, free_acquires: int
+) -> None:
+    pacer = make_pacer(fake)
+    for _ in range(others_in_flight + 1):
+        await pacer.acquire()
+    pacer.release(200, window(remaining=remaining))
+    assert pacer.in_flight == others_in_flight
+    for _ in range(free_acquires):
+        await fake.acquire_without_sleeping(pacer)
+    expected = until_reset(fake)
+    await pacer.acquire()
+    assert fake.sleeps == [expected]
+    assert fake.wall == pytest.approx(RESET + _RESET_MARGIN, abs=1e-6)
+    assert pacer.in_flight == others_in_flight + free_acquires + 1
+
+
+async def test_remaining_without_spent_budget_never_sleeps(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=49))
+    for _ in range(49):
+        await fake.acquire_without_sleeping(pacer)
+
+
+async def test_reset_already_in_the_past_does_not_sleep(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0, reset=int(WALL_START) - 5))
+    await fake.acquire_without_sleeping(pacer)
+
+
+@pytest.mark.parametrize("straggler_reset", [RESET, RESET - 1])
+async def test_straggler_from_a_window_already_reset_is_ignored(
+    fake: FakeTime, straggler_reset: int
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    await pacer.acquire()  # waits for the reset: the window is over
+    assert len(fake.sleeps) == 1
+    # The older attempt answers late, with the spent window's headers.
+    pacer.release(200, window(remaining=0, reset=straggler_reset))
+    await fake.acquire_without_sleeping(pacer)
+    assert len(fake.sleeps) == 1
+
+
+async def test_answer_from_an_older_window_does_not_overwrite_a_newer_one(
+    fake: FakeTime,
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    await pacer.acquire()
+    pacer.release(200, window(remaining=10, reset=RESET + 60))  # 10 less 1 in flight
+    pacer.release(200, window(remaining=0, reset=RESET))
+    for _ in range(9):
+        await fake.acquire_without_sleeping(pacer)
+    expected = until_reset(fake, RESET + 60)
+    await pacer.acquire()
+    assert fake.sleeps == [expected]
+
+
+async def test_newest_answer_of_the_same_window_sets_the_budget(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    pacer.release(200, window(remaining=3))
+    for _ in range(3):
+        await fake.acquire_without_sleeping(pacer)
+    await pacer.acquire()
+    assert len(fake.sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        window(remaining="zero"),
+        window(remaining=""),
+        window(remaining="0.0"),
+        window(remaining=0, reset="soon"),
+        window(remaining=0, reset=f"{RESET}.5"),
+        window(remaining=0, reset=""),
+        window(remaining=0, reset=None),
+        window(remaining=None),
+        window(remaining=0, reset="Thu, 01 Jan 2026 00:00:00 GMT"),
+    ],
+    ids=[
+        "remaining-word",
+        "remaining-empty",
+        "remaining-float",
+        "reset-word",
+        "reset-float",
+        "reset-empty",
+        "reset-missing",
+        "remaining-missing",
+        "reset-http-date",
+    ],
+)
+async def test_malformed_rate_limit_headers_are_ignored(
+    fake: FakeTime, headers: CIMultiDict[str]
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, headers)
+    assert pacer.in_flight == 0
+    for _ in range(3):
+        await fake.acquire_without_sleeping(pacer)
+
+
+async def test_malformed_limit_keeps_the_window_and_the_previous_limit(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    await pacer.acquire()
+    pacer.release(200, window(remaining=5, limit=40))
+    pacer.release(200, window(remaining=0, limit="many"))  # Remaining/Reset still apply
+    await pacer.acquire()
+    assert len(fake.sleeps) == 1
+    assert pacer._remaining == 40 - 0 - 1  # white-box: the budget comes from the last good limit
+
+
+async def test_follow_headers_false_ignores_rate_limit_headers(fake: FakeTime) -> None:
+    pacer = make_pacer(fake, follow_headers=False)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    await pacer.acquire()
+    pacer.release(429, window(remaining=0))
+    for _ in range(3):
+        await fake.acquire_without_sleeping(pacer)
+    assert pacer.in_flight == 3
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize(
+    "retry_after", [{"Retry-After": "5"}, {"retry-after-ms": "500"}, {"RETRY-AFTER": "bogus"}]
+)
+async def test_429_or_503_with_retry_after_does_not_update_the_budget(
+    fake: FakeTime, status: int, retry_after: dict[str, str]
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(status, window(remaining=0, **retry_after))
+    assert pacer.in_flight == 0
+    assert pacer.paused_for == 0.0  # the pause is the caller's job (Transport calls pause)
+    for _ in range(3):
+        await fake.acquire_without_sleeping(pacer)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_429_or_503_without_retry_after_but_remaining_zero_holds_until_reset(
+    fake: FakeTime, status: int
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(status, window(remaining=0))
+    expected = until_reset(fake)
+    await pacer.acquire()
+    assert fake.sleeps == [expected]
+
+
+async def test_other_status_with_retry_after_still_updates_the_budget(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(500, window(remaining=0, **{"Retry-After": "5"}))
+    await pacer.acquire()
+    assert len(fake.sleeps) == 1
+
+
+async def test_wait_for_a_far_reset_is_capped_per_sleep_call(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    far = int(WALL_START) + 1000
+    pacer.release(200, window(remaining=0, reset=far))
+    await pacer.acquire()
+    full, rest = divmod(1000, int(_MAX_RESET_WAIT))
+    assert fake.sleeps[:full] == [_MAX_RESET_WAIT] * full
+    assert fake.sleeps[full:] == [pytest.approx(rest + _RESET_MARGIN, abs=1e-6)]
+    assert max(fake.sleeps) == _MAX_RESET_WAIT
+
+
+async def test_reset_from_a_skewed_clock_sleeps_the_cap_then_checks_again() -> None:
+    fake = FakeTime(max_sleeps=5)
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0, reset=10**12))  # years away
+    with pytest.raises(TooManySleepsError):
+        await pacer.acquire()
+    assert fake.sleeps == [_MAX_RESET_WAIT] * 5
+    assert pacer.in_flight == 0
+
+
+# --- coordinated pause ----------------------------------------------------------------------
+
+
+async def test_pause_makes_the_next_acquire_sleep_what_is_left_of_it(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(5.0)
+    assert pacer.paused_for == 5.0
+    fake.advance(2.0)
+    assert pacer.paused_for == 3.0
+    await pacer.acquire()
+    assert fake.sleeps == [3.0]
+    assert pacer.paused_for == 0.0
+    await fake.acquire_without_sleeping(pacer)
+    assert pacer.in_flight == 2
+
+
+async def test_pause_that_has_elapsed_does_not_sleep(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(1.0)
+    fake.advance(1.5)
+    assert pacer.paused_for == 0.0
+    await fake.acquire_without_sleeping(pacer)
+
+
+async def test_shorter_pause_does_not_shorten_a_longer_one(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(10.0)
+    pacer.pause(2.0)
+    assert pacer.paused_for == 10.0
+    await pacer.acquire()
+    assert fake.sleeps == [10.0]
+
+
+async def test_longer_pause_extends_a_shorter_one(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(2.0)
+    fake.advance(1.0)
+    pacer.pause(4.0)
+    assert pacer.paused_for == 4.0
+    await pacer.acquire()
+    assert fake.sleeps == [4.0]
+
+
+@pytest.mark.parametrize("delay", [0.0, -1.0, math.inf, -math.inf, math.nan])
+async def test_pause_with_a_non_positive_or_non_finite_delay_is_ignored(
+    fake: FakeTime, delay: float
+) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(delay)
+    assert pacer.paused_for == 0.0
+    await fake.acquire_without_sleeping(pacer)
+
+
+@pytest.mark.parametrize("delay", [0.0, -1.0, math.inf, math.nan])
+async def test_ignored_pause_keeps_the_pause_in_force(fake: FakeTime, delay: float) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(3.0)
+    pacer.pause(delay)
+    assert pacer.paused_for == 3.0
+    await pacer.acquire()
+    assert fake.sleeps == [3.0]
+
+
+async def test_pause_then_rate_limit_slot(fake: FakeTime) -> None:
+    pacer = make_pacer(fake, rate_limit=4)
+    pacer.pause(1.0)
+    await pacer.acquire()
+    await pacer.acquire()
+    assert fake.sleeps == [1.0, 0.25]
+
+
+async def test_pause_longer_than_the_window_needs_no_extra_wait_for_the_reset(
+    fake: FakeTime,
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    pacer.pause(60.0)
+    await pacer.acquire()
+    assert fake.sleeps == [60.0]
+
+
+async def test_pause_shorter_than_the_window_then_waits_for_the_reset(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    pacer.pause(10.0)
+    await pacer.acquire()
+    assert fake.sleeps == [10.0, pytest.approx(20 + _RESET_MARGIN, abs=1e-6)]
+
+
+# --- must_wait / start (the transport's fast path) ------------------------------------------
+
+
+async def test_must_wait_is_false_when_nothing_holds_attempts_back(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    assert pacer.must_wait() is False
+    pacer.start()
+    pacer.release(200, window(remaining=1))  # budget left
+    assert pacer.must_wait() is False
+    assert pacer.in_flight == 0
+
+
+@pytest.mark.parametrize("cause", ["rate_limit", "pause", "spent_budget"])
+async def test_must_wait_is_true_when_acquire_may_sleep(fake: FakeTime, cause: str) -> None:
+    pacer = make_pacer(fake, rate_limit=4 if cause == "rate_limit" else None)
+    if cause == "pause":
+        pacer.pause(1.0)
+    elif cause == "spent_budget":
+        pacer.start()
+        pacer.release(200, window(remaining=0))
+    assert pacer.must_wait() is True
+
+
+async def test_start_counts_an_attempt_like_acquire_does(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    pacer.start()
+    pacer.release(200, window(remaining=3))
+    for expected in (1, 2, 3):
+        assert pacer.must_wait() is False
+        pacer.start()
+        assert pacer.in_flight == expected
+    assert pacer.must_wait() is True  # the budget of 3 is spent
+    expected_wait = until_reset(fake)
+    await pacer.acquire()
+    assert fake.sleeps == [expected_wait]
