@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import cast
 
 _BODY_TEMPLATE = (
     b'{"id":"%s","appId":"app_2DbBs7GWhGvVNJGrDXr5RG0mBWI","direction":"outbound",'
@@ -44,8 +45,7 @@ class _Protocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast("asyncio.Transport", transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data

@@ -194,12 +194,15 @@ class Pacer:
         if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):
             return
         reset = _header_int(headers, "x-ratelimit-reset")
-        remaining = _header_int(headers, "x-ratelimit-remaining")
-        if reset is None or remaining is None or reset <= self._reset_passed:
+        if reset is None or reset <= self._reset_passed:
             return  # no usable headers, or a straggler from a window already over
-        limit = _header_int(headers, "x-ratelimit-limit")
-        if limit is not None:
-            self._limit = limit
+        remaining = _header_int(headers, "x-ratelimit-remaining")
+        if remaining is None:
+            return
+        if reset != self._window_reset or self._limit is None:
+            limit = _header_int(headers, "x-ratelimit-limit")
+            if limit is not None:
+                self._limit = limit
         # What may still start in this window: the server's count, less the attempts in
         # flight it may not have counted yet. The newest answer wins; one that overtook an
         # older request can overstate the budget by at most the attempts in flight.
