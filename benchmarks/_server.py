@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import cast
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 _BODY_TEMPLATE = (
     b'{"id":"%s","appId":"app_2DbBs7GWhGvVNJGrDXr5RG0mBWI","direction":"outbound",'
@@ -96,12 +97,13 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--lifetime", type=float, default=900.0)
     args = parser.parse_args()
+    runner: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     try:
         import uvloop  # type: ignore[import-not-found, unused-ignore]
 
         runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
+        pass
     runner(serve(args.port, args.latency_ms / 1000.0, args.lifetime))
     sys.exit(0)
 
