@@ -5,6 +5,8 @@
 - ``tuned``: raw aiohttp with long-lived workers and a typed msgspec decode (the best a
   user could reasonably hand-write).
 - ``get_many`` / ``iter_many``: chirp_async.
+- ``get_gather``: chirp_async ``calls.get`` with one task per ID behind a semaphore, to
+  compare the worker pool inside ``get_many`` with the task-per-item alternative.
 
 Run: python -m benchmarks.clients --client get_many --base-url URL --n 20000 --concurrency 64
 Prints one JSON line: client, n, ok, elapsed, req_per_s, cpu_s, peak_rss_mib.
@@ -76,6 +78,19 @@ async def get_many(base_url: str, n: int, concurrency: int) -> int:
     return len(calls)
 
 
+async def get_gather(base_url: str, n: int, concurrency: int) -> int:
+    """chirp_async calls.get, one task per ID behind a semaphore (the engine get_many avoids)."""
+    semaphore = asyncio.Semaphore(concurrency)
+    async with AsyncChirp(KEY, base_url=base_url, max_connections=concurrency) as client:
+
+        async def one(call_id: str) -> Call:
+            async with semaphore:
+                return await client.calls.get(call_id)
+
+        calls = await asyncio.gather(*(one(i) for i in ids_for(n)))
+    return len(calls)
+
+
 async def iter_many(base_url: str, n: int, concurrency: int) -> int:
     """chirp_async iter_many over a generator (nothing retained)."""
     ok = 0
@@ -90,6 +105,7 @@ CLIENTS: dict[str, Callable[[str, int, int], Coroutine[Any, Any, int]]] = {
     "naive": naive,
     "tuned": tuned,
     "get_many": get_many,
+    "get_gather": get_gather,
     "iter_many": iter_many,
 }
 

@@ -36,9 +36,13 @@ def validate_call_id(call_id: object) -> str:
         InvalidCallIdError: It is not a str or does not match; the message shows the value
             and the expected form.
     """
-    if type(call_id) is not str or _CALL_ID_PATTERN.fullmatch(call_id) is None:
+    if not _is_valid_call_id(call_id):
         raise InvalidCallIdError(call_id)
-    return call_id
+    return cast("str", call_id)
+
+
+def _is_valid_call_id(call_id: object) -> bool:
+    return type(call_id) is str and _CALL_ID_PATTERN.fullmatch(call_id) is not None
 
 
 def _parse_call_response(response: APIResponse[Call]) -> Call:
@@ -140,9 +144,6 @@ class Calls:
         """
         return await self._flights.run(validate_call_id(call_id), self._fetch)
 
-    async def _get_outcome(self, call_id: str) -> Call:
-        return await self._flights.run(validate_call_id(call_id), self._fetch)
-
     async def _get_validated(self, call_id: str) -> Call:
         return await self._flights.run(call_id, self._fetch)
 
@@ -205,7 +206,7 @@ class Calls:
         on_progress: ProgressCallback | None,
     ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
         done = failed = 0
-        results = fan_out(ids, self._get_outcome, concurrency=workers, catch=ChirpError)
+        results = fan_out(ids, self.get, concurrency=workers, catch=ChirpError)
         try:
             async for call_id, outcome in results:
                 if on_progress is not None:
@@ -280,8 +281,8 @@ class Calls:
         slots: list[Call | ChirpError | None] = [None] * total
         positions: dict[str, list[int]] = {}
         for index, call_id in enumerate(id_list):
-            if type(call_id) is str and _CALL_ID_PATTERN.fullmatch(call_id) is not None:
-                positions.setdefault(call_id, []).append(index)
+            if _is_valid_call_id(call_id):
+                positions.setdefault(cast("str", call_id), []).append(index)
             else:
                 slots[index] = InvalidCallIdError(call_id)
         done = failed = total - sum(len(p) for p in positions.values())
