@@ -152,9 +152,10 @@ class ConnectionPool:
         if session is None:
             session = self._session = self._create_session()
         connector = session.connector
-        limit = connector.limit if connector is not None else 0
-        if limit:
-            self._slots = asyncio.Semaphore(limit)
+        if connector is not None:  # all our requests go to one host: the lower bound rules
+            limits = [n for n in (connector.limit, connector.limit_per_host) if n]
+            if limits:
+                self._slots = asyncio.Semaphore(min(limits))
         return session
 
     def slot(self) -> AbstractAsyncContextManager[object]:

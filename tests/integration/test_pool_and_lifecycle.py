@@ -139,3 +139,15 @@ async def test_delayed_response_is_cancelled_by_wait_for(
         await asyncio.wait_for(client.calls.get(CALL_ID), timeout=0.2)
 
     assert (await client.calls.get(CALL_ID)).id == CALL_ID
+
+
+async def test_user_session_pool_limits_bound_the_batch(server: MockChirpServer) -> None:
+    server.latency = 0.03
+    connector = aiohttp.TCPConnector(limit=10, limit_per_host=2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        client = AsyncChirp(server.api_key, base_url=server.base_url, session=session)
+        calls = await client.calls.get_many(IDS, concurrency=8)
+
+    assert [c.id for c in calls] == IDS
+    assert server.max_in_flight == 2
+    assert server.connections_opened == 2
