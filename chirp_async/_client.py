@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final, final
 
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientConfig,
@@ -88,6 +89,8 @@ class AsyncChirp:
             client (and its `with_options` copies), spaced evenly; ``None`` for no cap.
         pace_by_headers: Read the API's ``X-RateLimit-*`` headers and hold new requests
             back when the window's budget is spent, until it resets (no wall of 429s).
+        max_response_bytes: The largest response body the client reads (10 MiB); a
+            larger one raises `APIResponseValidationError` instead of growing memory.
 
     Raises:
         ChirpError: No API key was given or found, or it is an admin key.
@@ -121,6 +124,7 @@ class AsyncChirp:
         retry_policy: RetryPolicy | None = None,
         rate_limit: float | None = None,
         pace_by_headers: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         api_key = mask(api_key)  # from here on, a traceback's locals show '***', not the key
         env = read_env()
@@ -136,6 +140,7 @@ class AsyncChirp:
             allow_insecure_http=allow_insecure_http,
             retry_policy=retry_policy,
             env=env,
+            max_response_bytes=max_response_bytes,
         )
         _check_rate_limit(rate_limit)
         if not isinstance(pace_by_headers, bool):

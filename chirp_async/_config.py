@@ -23,6 +23,7 @@ DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
 DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_MAX_CONNECTIONS: Final = 100
+DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
 
 ENV_API_KEY: Final = "CHIRP_API_KEY"
 ENV_BASE_URL: Final = "CHIRP_BASE_URL"
@@ -158,6 +159,7 @@ class ClientConfig:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     trust_env: bool = False
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 def coerce_timeout(value: object) -> Timeout:
@@ -305,6 +307,7 @@ def resolve_config(
     allow_insecure_http: bool,
     retry_policy: RetryPolicy | None,
     env: Mapping[str, str],
+    max_response_bytes: object = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> ClientConfig:
     """Validate client arguments, fill the gaps from ``env``, and freeze the result.
 
@@ -319,6 +322,7 @@ def resolve_config(
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         retry_policy: Backoff settings, or ``None`` for the defaults.
         env: The ``CHIRP_*`` environment variables (see `read_env`).
+        max_response_bytes: The largest response body read; a larger one is an error.
 
     Returns:
         The frozen configuration.
@@ -332,6 +336,10 @@ def resolve_config(
         raise TypeError(f"max_connections must be an int, got {max_connections!r}")
     if max_connections < 1:
         raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+    if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
+        raise TypeError(f"max_response_bytes must be an int, got {max_response_bytes!r}")
+    if max_response_bytes < 1:
+        raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
     if not isinstance(trust_env, bool):
         raise TypeError(f"trust_env must be a bool, got {trust_env!r}")
     if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
@@ -345,4 +353,5 @@ def resolve_config(
         default_headers=_check_headers(default_headers),
         trust_env=trust_env,
         retry_policy=retry_policy if retry_policy is not None else RetryPolicy(),
+        max_response_bytes=max_response_bytes,
     )

@@ -23,6 +23,7 @@ import yarl
 from ._config import ClientConfig, Timeout
 from ._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APITimeoutError,
     ClientStateError,
     make_status_error,
@@ -215,6 +216,7 @@ class Transport:
         "_base_url",
         "_client_timeout",
         "_headers",
+        "_max_body",
         "_max_retries",
         "_pacer",
         "_policy",
@@ -241,6 +243,7 @@ class Transport:
         self.timeout = timeout
         self._client_timeout = _client_timeout(timeout)
         self._max_retries = max_retries
+        self._max_body = config.max_response_bytes
 
     @property
     def max_retries(self) -> int:
@@ -326,11 +329,15 @@ class Transport:
                     raise_for_status=False,  # even if a user's session says otherwise
                 ) as resp:
                     status = resp.status
-                    body = await resp.read()
+                    headers = resp.headers
+                    length = resp.content_length
+                    if length is not None and length <= self._max_body:
+                        body = await resp.read()
+                    else:
+                        body = await self._read_capped(resp)
                     if body.find(self._secret) >= 0:
                         # An echoed key must reach no error, attribute or frame's locals.
                         body = body.replace(self._secret, b"***")
-                    headers = resp.headers
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise self._map_exception(exc) from exc
         finally:
@@ -345,6 +352,28 @@ class Transport:
                 headers.get(_REQUEST_ID_HEADER),
             )
         return status, resp.reason, headers, body
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
+        """Read a body of unknown or excessive length, up to ``max_response_bytes``."""
+        limit = self._max_body
+        declared = resp.content_length
+        if declared is None or declared <= limit:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    break
+                chunks.append(chunk)
+            else:
+                return b"".join(chunks)
+        raise APIResponseValidationError(
+            f"HTTP {resp.status} response body is larger than max_response_bytes={limit} "
+            f"(Content-Length: {declared}); it was not read further",
+            status_code=resp.status,
+            body=b"",
+            request_id=resp.headers.get(_REQUEST_ID_HEADER),
+        )
 
     def _map_exception(self, exc: BaseException) -> APIConnectionError:
         if isinstance(exc, asyncio.TimeoutError):
