@@ -1,0 +1,113 @@
+"""The typer app: global options on the callback, the command groups, and `run`."""
+
+from collections.abc import Sequence
+from typing import Annotated, Final
+
+import typer
+from rich.console import Console
+
+from chirp_async import __version__
+
+from ._calls import calls_app
+from ._demo import demo
+from ._mock import mock_app
+from ._runtime import CliState, LogLevel, configure_logging
+
+__all__ = ["build_app", "run"]
+
+PROG_NAME: Final = "chirp-async"
+ENV_API_KEY: Final = "CHIRP_API_KEY"
+ENV_BASE_URL: Final = "CHIRP_BASE_URL"
+_HELP: Final = """Command line for the Chirp API, built on the chirp_async SDK.
+
+Try it without a key: `chirp-async demo`, or `chirp-async mock serve` in one terminal and
+the commands it prints in another.
+"""
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"{PROG_NAME} {__version__}")
+        raise typer.Exit()
+
+
+def _main(
+    ctx: typer.Context,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar=ENV_API_KEY,
+            show_envvar=True,
+            show_default=False,
+            help="App key (sk_live_app_... or sk_test_app_...); prefer the environment variable.",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar=ENV_BASE_URL,
+            show_envvar=True,
+            help="API root [default: https, api.buildwithchirp.com].",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds per attempt [default: the SDK's, 30]."),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option(min=0, help="Retries after the first attempt [default: the SDK's, 2]."),
+    ] = None,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(case_sensitive=False, help="Log the SDK's requests to stderr."),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    state = CliState(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        stderr=Console(stderr=True, highlight=False),
+    )
+    if log_level is not None:
+        configure_logging(log_level, state.stderr)
+    ctx.obj = state
+
+
+def build_app() -> typer.Typer:
+    """Build the ``chirp-async`` typer app.
+
+    Returns:
+        The app: ``calls get``, ``calls get-many``, ``mock serve`` and ``demo``.
+    """
+    app = typer.Typer(
+        name=PROG_NAME,
+        help=_HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode="markdown",
+        # A traceback with locals could show the key; the SDK masks it, this makes sure.
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_main)
+    app.add_typer(calls_app(), name="calls")
+    app.add_typer(mock_app(), name="mock")
+    app.command("demo")(demo)
+    return app
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    """Run the app on ``argv`` and exit with its status.
+
+    Args:
+        argv: The arguments after the program name; ``None`` reads ``sys.argv[1:]``.
+    """
+    build_app()(args=None if argv is None else list(argv), prog_name=PROG_NAME)

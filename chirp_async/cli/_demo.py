@@ -1,0 +1,161 @@
+"""``chirp-async demo``: the SDK against an in-process mock server, with numbers to look at."""
+
+import contextlib
+import dataclasses
+import random
+import string
+import time
+from collections.abc import Iterator
+from typing import Annotated, Final
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chirp_async import ChirpError
+from chirp_async.testing import MockChirpServer
+
+from ._output import Tally, call_table, counts_table
+from ._progress import ProgressBar
+from ._runtime import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliState,
+    Interrupted,
+    make_client,
+    report_error,
+    run_until_interrupted,
+    state_of,
+)
+
+__all__ = ["GeneratedIds", "demo"]
+
+SAMPLE_CALL_ID: Final = "call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"
+DEFAULT_COUNT: Final = 10_000
+DEFAULT_CONCURRENCY: Final = 64
+_ID_PREFIX: Final = "call_"
+_ID_LENGTH: Final = 27
+_ALPHABET: Final = string.ascii_letters + string.digits
+
+
+class GeneratedIds:
+    """``count`` random, valid call IDs, made one at a time as they are iterated.
+
+    Sized, so ``iter_many`` reports a total to the progress bar.
+
+    Args:
+        count: How many IDs.
+        seed: Seed of the random source; the same seed gives the same IDs.
+    """
+
+    def __init__(self, count: int, *, seed: int) -> None:
+        self._count = count
+        self._seed = seed
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        rng = random.Random(self._seed)
+        for _ in range(self._count):
+            yield _ID_PREFIX + "".join(rng.choices(_ALPHABET, k=_ID_LENGTH))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Report:
+    tally: Tally
+    elapsed: float
+    concurrency: int
+    requests: int
+    connections: int
+
+
+async def _run_demo(
+    state: CliState, console: Console, *, count: int, concurrency: int, seed: int
+) -> _Report:
+    async with MockChirpServer(record_requests=False) as server:
+        console.print(f"Mock Chirp server on {server.base_url} (in this process)\n")
+        client = make_client(state, api_key=server.api_key, base_url=server.base_url)
+        async with client:
+            console.print(call_table(await client.calls.get(SAMPLE_CALL_ID)))
+            console.print()
+            tally = Tally()
+            bar = ProgressBar(
+                console,
+                description=f"{count:,} calls",
+                total=count,
+                enabled=console.is_terminal,
+            )
+            started = time.perf_counter()
+            with bar:
+                results = client.calls.iter_many(
+                    GeneratedIds(count, seed=seed), concurrency=concurrency, on_progress=bar.update
+                )
+                async with contextlib.aclosing(results):
+                    async for _, outcome in results:
+                        tally.add(outcome)
+            elapsed = time.perf_counter() - started
+        return _Report(
+            tally=tally,
+            elapsed=elapsed,
+            concurrency=concurrency,
+            requests=server.request_count,
+            connections=server.connections_opened,
+        )
+
+
+def _throughput_table(report: _Report) -> Table:
+    table = Table(title="Throughput", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    done = report.tally.done
+    rate = done / report.elapsed if report.elapsed > 0 else 0.0
+    table.add_row("calls fetched", f"{report.tally.succeeded:,} of {done:,}")
+    table.add_row("elapsed", f"{report.elapsed:.2f} s")
+    table.add_row("throughput", f"{rate:,.0f} req/s")
+    table.add_row("concurrency", f"{report.concurrency}")
+    table.add_row("HTTP requests (server)", f"{report.requests:,}")
+    table.add_row("TCP connections opened", f"{report.connections:,}")
+    return table
+
+
+def demo(
+    ctx: typer.Context,
+    count: Annotated[
+        int, typer.Option("--n", "-n", min=1, help="How many calls to fetch in bulk.")
+    ] = DEFAULT_COUNT,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at most.")
+    ] = DEFAULT_CONCURRENCY,
+    seed: Annotated[int, typer.Option(help="Seed of the generated call IDs.")] = 0,
+) -> None:
+    """Show the SDK at work against a mock server started in this process.
+
+    Fetches one call and shows it, fetches N generated calls with iter_many behind a
+    progress bar, then shows the throughput and the calls by status and by channel. Needs
+    no key or network; --api-key and --base-url are ignored, --timeout and --max-retries
+    apply.
+    """
+    state = state_of(ctx)
+    console = Console(highlight=False)
+    try:
+        report = run_until_interrupted(
+            lambda: _run_demo(state, console, count=count, concurrency=concurrency, seed=seed)
+        )
+    except Interrupted as exc:
+        raise typer.Exit(exc.exit_status) from None
+    except ChirpError as exc:
+        report_error(exc)
+        raise typer.Exit(EXIT_FAILED) from None
+    tally = report.tally
+    tables = [
+        _throughput_table(report),
+        counts_table("Calls by status", "status", tally.by_status, tally.succeeded),
+        counts_table("Call legs by channel", "channel", tally.by_channel, tally.by_channel.total()),
+    ]
+    if tally.by_error:
+        tables.append(counts_table("Failures by error", "error", tally.by_error, tally.done))
+    for table in tables:
+        console.print()
+        console.print(table)
+    raise typer.Exit(EXIT_FAILED if tally.failed else EXIT_OK)
