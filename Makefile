@@ -8,7 +8,7 @@ PIP_FLAGS ?= --disable-pip-version-check --quiet --no-input
 .PHONY: demo test lint typecheck pytest clean help
 
 help:
-	@echo "make demo   - set up .venv and run the demo against the embedded mock server"
+	@echo "make demo   - set up .venv and run the demos against the embedded mock server"
 	@echo "make test   - set up .venv with the dev extra; run ruff, mypy --strict, pytest + coverage"
 	@echo "make clean  - remove .venv and caches"
 
@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install $(PIP_FLAGS) -e .
+	$(PIP) install $(PIP_FLAGS) -e '.[cli]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -25,6 +25,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/demo.py
+	$(BIN)/chirp-async demo --n 10000
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
