@@ -22,6 +22,7 @@ from ._errors import BadRequestError as BadRequestError
 from ._errors import BatchError as BatchError
 from ._errors import ChirpError as ChirpError
 from ._errors import ClientStateError as ClientStateError
+from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConflictError as ConflictError
 from ._errors import InternalServerError as InternalServerError
 from ._errors import InvalidCallIdError as InvalidCallIdError
@@ -55,6 +56,7 @@ __all__ = [
     "CallStatus",
     "ChirpError",
     "ClientStateError",
+    "ConfigurationError",
     "ConflictError",
     "InternalServerError",
     "InvalidCallIdError",

@@ -93,7 +93,7 @@ class AsyncChirp:
             larger one raises `APIResponseValidationError` instead of growing memory.
 
     Raises:
-        ChirpError: No API key was given or found, or it is an admin key.
+        ConfigurationError: No API key was given or found, or it is an admin key.
         TypeError: An argument has the wrong type (the message names it).
         ValueError: An argument is out of range (the message names it).
 

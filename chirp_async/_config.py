@@ -12,7 +12,7 @@ from typing import Final, TypeVar, cast
 
 import yarl
 
-from ._errors import ChirpError
+from ._errors import ConfigurationError
 from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "Secret", "Timeout", "resolve_config"]
@@ -212,7 +212,7 @@ def _resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
         api_key = env.get(ENV_API_KEY) or None
         source = f"the {ENV_API_KEY} environment variable"
         if api_key is None:
-            raise ChirpError(
+            raise ConfigurationError(
                 "No API key: pass api_key=... to AsyncChirp or set the "
                 f"{ENV_API_KEY} environment variable (an app key, sk_live_app_... or "
                 "sk_test_app_...)"
@@ -227,7 +227,7 @@ def _resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
             "check for a stray newline or quote"
         )
     if api_key.startswith(_ADMIN_KEY_PREFIX):
-        raise ChirpError(
+        raise ConfigurationError(
             f"{source} is an admin key (sk_admin_...), but the calls endpoints need an app "
             "key (sk_live_app_... or sk_test_app_...), created per application in the "
             "Chirp dashboard"
@@ -328,7 +328,7 @@ def resolve_config(
         The frozen configuration.
 
     Raises:
-        ChirpError: No key anywhere, or an admin key.
+        ConfigurationError: No key anywhere, or an admin key.
         TypeError: An argument has the wrong type (the message names it).
         ValueError: An argument is out of range or malformed (the message names it).
     """

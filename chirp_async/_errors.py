@@ -3,6 +3,7 @@
 ```
 ChirpError
 ├── InvalidCallIdError (also ValueError)       bad ID, raised before any request
+├── ConfigurationError                         no API key, or an admin key
 ├── ClientStateError (also RuntimeError)       closed client, wrong event loop
 ├── BatchError                                 get_many: some IDs failed
 └── APIError
@@ -45,6 +46,7 @@ __all__ = [
     "BatchError",
     "ChirpError",
     "ClientStateError",
+    "ConfigurationError",
     "ConflictError",
     "InternalServerError",
     "InvalidCallIdError",
@@ -80,6 +82,13 @@ class InvalidCallIdError(ChirpError, ValueError):
             f"{problem}: expected 'call_' or 'call_test_' followed by 27 ASCII letters "
             "or digits, e.g. 'call_2DbBs7GWhGvVNJGrDXr5RG0mBWI'"
         )
+
+
+class ConfigurationError(ChirpError):
+    """The client cannot be built as asked: no API key anywhere, or an admin key.
+
+    Arguments of the wrong type or range raise `TypeError` / `ValueError` instead.
+    """
 
 
 class ClientStateError(ChirpError, RuntimeError):

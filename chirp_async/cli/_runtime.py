@@ -12,7 +12,7 @@ from typing import Any, Final, TypedDict, TypeVar
 import typer
 from rich.console import Console
 
-from chirp_async import AsyncChirp, ChirpError
+from chirp_async import AsyncChirp, ConfigurationError
 
 __all__ = [
     "EXIT_FAILED",
@@ -138,7 +138,7 @@ def make_client(state: CliState, **overrides: str) -> AsyncChirp:
             base_url=overrides.get("base_url", state.base_url),
             **state.client_options(),
         )
-    except (ChirpError, TypeError, ValueError) as exc:
+    except (ConfigurationError, TypeError, ValueError) as exc:
         # No key, an admin key, a bad URL or option: a configuration problem, nothing sent.
         report_error(exc)
         raise typer.Exit(EXIT_USAGE) from None

@@ -74,7 +74,7 @@ def test_get_without_a_key_prints_the_sdk_message_and_exits_2() -> None:
 
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.startswith("error: ChirpError: No API key: ")
+    assert result.stderr.startswith("error: ConfigurationError: No API key: ")
     assert "CHIRP_API_KEY" in result.stderr
     assert result.stderr.count("\n") == 1
 

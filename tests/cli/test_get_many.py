@@ -216,7 +216,7 @@ def test_get_many_without_a_key_exits_2_and_writes_nothing(tmp_path: Path) -> No
     result = invoke(["calls", "get-many", "-i", str(ids_file), "-o", str(out)])
 
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: ChirpError: No API key")
+    assert result.stderr.startswith("error: ConfigurationError: No API key")
     assert out.read_text() == ""
 
 

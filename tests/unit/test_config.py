@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chirp_async import AsyncChirp, ChirpError, RetryPolicy, Timeout
+from chirp_async import AsyncChirp, ChirpError, ConfigurationError, RetryPolicy, Timeout
 from chirp_async._config import DEFAULT_BASE_URL
 
 LIVE_KEY = "sk_live_app_" + "L" * 27
@@ -42,7 +42,7 @@ def test_key_argument_wins_over_environment(monkeypatch: pytest.MonkeyPatch, api
 def test_missing_key_raises_chirp_error_naming_env_var() -> None:
     with pytest.raises(ChirpError) as info:
         AsyncChirp()
-    assert type(info.value) is ChirpError
+    assert type(info.value) is ConfigurationError
     assert "CHIRP_API_KEY" in str(info.value)
     assert "api_key=" in str(info.value)
 
@@ -57,7 +57,7 @@ def test_admin_key_argument_is_rejected_without_echoing_it() -> None:
     with pytest.raises(ChirpError) as info:
         AsyncChirp(ADMIN_KEY)
     message = str(info.value)
-    assert type(info.value) is ChirpError
+    assert type(info.value) is ConfigurationError
     assert "admin key" in message
     assert "sk_live_app_" in message
     assert "sk_test_app_" in message
