@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import ssl
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, final
@@ -91,6 +92,9 @@ class AsyncChirp:
             back when the window's budget is spent, until it resets (no wall of 429s).
         max_response_bytes: The largest response body the client reads (10 MiB); a
             larger one raises `APIResponseValidationError` instead of growing memory.
+        ssl_context: TLS settings, e.g. a corporate CA or a client certificate. TLS is
+            always verified; without this, against the system's trust store. (A
+            ``session=`` of yours keeps its own TLS settings.)
 
     Raises:
         ConfigurationError: No API key was given or found, or it is an admin key.
@@ -125,6 +129,7 @@ class AsyncChirp:
         rate_limit: float | None = None,
         pace_by_headers: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         api_key = mask(api_key)  # from here on, a traceback's locals show '***', not the key
         env = read_env()
@@ -141,6 +146,7 @@ class AsyncChirp:
             retry_policy=retry_policy,
             env=env,
             max_response_bytes=max_response_bytes,
+            ssl_context=ssl_context,
         )
         _check_rate_limit(rate_limit)
         if not isinstance(pace_by_headers, bool):

@@ -6,6 +6,7 @@ import ipaddress
 import math
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypeVar, cast
@@ -160,6 +161,7 @@ class ClientConfig:
     trust_env: bool = False
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ssl_context: ssl.SSLContext | None = None
 
 
 def coerce_timeout(value: object) -> Timeout:
@@ -308,6 +310,7 @@ def resolve_config(
     retry_policy: RetryPolicy | None,
     env: Mapping[str, str],
     max_response_bytes: object = DEFAULT_MAX_RESPONSE_BYTES,
+    ssl_context: object = None,
 ) -> ClientConfig:
     """Validate client arguments, fill the gaps from ``env``, and freeze the result.
 
@@ -323,6 +326,8 @@ def resolve_config(
         retry_policy: Backoff settings, or ``None`` for the defaults.
         env: The ``CHIRP_*`` environment variables (see `read_env`).
         max_response_bytes: The largest response body read; a larger one is an error.
+        ssl_context: TLS settings (custom CA, client certificate); ``None`` verifies
+            against the system's trust store.
 
     Returns:
         The frozen configuration.
@@ -342,6 +347,8 @@ def resolve_config(
         raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
     if not isinstance(trust_env, bool):
         raise TypeError(f"trust_env must be a bool, got {trust_env!r}")
+    if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+        raise TypeError(f"ssl_context must be an ssl.SSLContext, got {ssl_context!r}")
     if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
         raise TypeError(f"retry_policy must be a RetryPolicy, got {retry_policy!r}")
     return ClientConfig(
@@ -354,4 +361,5 @@ def resolve_config(
         trust_env=trust_env,
         retry_policy=retry_policy if retry_policy is not None else RetryPolicy(),
         max_response_bytes=max_response_bytes,
+        ssl_context=ssl_context,
     )

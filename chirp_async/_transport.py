@@ -168,7 +168,11 @@ class ConnectionPool:
         return self._slots
 
     def _create_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self._config.max_connections, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=self._config.max_connections,
+            limit_per_host=0,
+            ssl=self._config.ssl_context or True,  # never False: verification stays on
+        )
         return aiohttp.ClientSession(
             connector=connector,
             trust_env=self._config.trust_env,
