@@ -37,6 +37,7 @@ from ._models import CallStatus as CallStatus
 from ._response import APIResponse as APIResponse
 from ._response import RateLimitInfo as RateLimitInfo
 from ._retry import RetryPolicy as RetryPolicy
+from ._stats import ClientStats as ClientStats
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "CallStatus",
     "ChirpError",
     "ClientStateError",
+    "ClientStats",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",

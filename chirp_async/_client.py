@@ -13,6 +13,7 @@ from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_BUDGET,
     DEFAULT_TIMEOUT,
     ClientConfig,
     Timeout,
@@ -24,7 +25,8 @@ from ._config import (
 )
 from ._logging import setup_logging_from_env
 from ._pacing import Pacer
-from ._retry import RetryPolicy
+from ._retry import RetryBudget, RetryPolicy
+from ._stats import ClientStats, Counters
 from ._transport import ConnectionPool, Transport
 from .resources.calls import Calls
 
@@ -62,6 +64,27 @@ def _check_rate_limit(rate_limit: object) -> None:
         raise ValueError(f"rate_limit must be a positive, finite number, got {rate_limit!r}")
 
 
+def _check_deadline(deadline: object) -> float | None:
+    if deadline is None:
+        return None
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
+        raise TypeError(f"deadline must be a number of seconds or None, got {deadline!r}")
+    if not math.isfinite(deadline) or deadline <= 0:
+        raise ValueError(f"deadline must be a positive, finite number of seconds, got {deadline!r}")
+    return float(deadline)
+
+
+@final
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shared:
+    """What a client and its `with_options` copies share."""
+
+    pool: ConnectionPool
+    pacer: Pacer
+    budget: RetryBudget | None
+    counters: Counters
+
+
 @final
 class AsyncChirp:
     """Asynchronous client for the Chirp API.
@@ -95,6 +118,11 @@ class AsyncChirp:
         ssl_context: TLS settings, e.g. a corporate CA or a client certificate. TLS is
             always verified; without this, against the system's trust store. (A
             ``session=`` of yours keeps its own TLS settings.)
+        retry_budget: Client-wide retry tokens (a retry costs 5, one after a timeout 10,
+            a success refills 1): when the API keeps failing, requests stop retrying and
+            fail fast instead of multiplying the load. ``None`` turns the budget off.
+        deadline: Seconds one call may take in all, retries and waits included; no
+            attempt or wait runs past it (a longer ``Retry-After`` fails at once).
 
     Raises:
         ConfigurationError: No API key was given or found, or it is an admin key.
@@ -108,7 +136,7 @@ class AsyncChirp:
         ```
     """
 
-    __slots__ = ("_config", "_owns_pool", "_pacer", "_pool", "_transport", "calls")
+    __slots__ = ("_config", "_deadline", "_owns_pool", "_pool", "_shared", "_transport", "calls")
 
     calls: Calls
     """Operations on calls: ``await client.calls.get(call_id)``."""
@@ -130,6 +158,8 @@ class AsyncChirp:
         pace_by_headers: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         ssl_context: ssl.SSLContext | None = None,
+        retry_budget: int | None = DEFAULT_RETRY_BUDGET,
+        deadline: float | None = None,
     ) -> None:
         api_key = mask(api_key)  # from here on, a traceback's locals show '***', not the key
         env = read_env()
@@ -151,18 +181,31 @@ class AsyncChirp:
         _check_rate_limit(rate_limit)
         if not isinstance(pace_by_headers, bool):
             raise TypeError(f"pace_by_headers must be a bool, got {pace_by_headers!r}")
-        pacer = Pacer(rate_limit=rate_limit, follow_headers=pace_by_headers)
-        self._init(config, ConnectionPool(config, session), pacer, owns_pool=True)
+        shared = _Shared(
+            pool=ConnectionPool(config, session),
+            pacer=Pacer(rate_limit=rate_limit, follow_headers=pace_by_headers),
+            budget=None if retry_budget is None else RetryBudget(retry_budget),
+            counters=Counters(),
+        )
+        self._init(config, shared, _check_deadline(deadline), owns_pool=True)
 
     def _init(
-        self, config: ClientConfig, pool: ConnectionPool, pacer: Pacer, *, owns_pool: bool
+        self, config: ClientConfig, shared: _Shared, deadline: float | None, *, owns_pool: bool
     ) -> None:
         self._config = config
-        self._pool = pool
-        self._pacer = pacer
+        self._shared = shared
+        self._pool = shared.pool
+        self._deadline = deadline
         self._owns_pool = owns_pool
         self._transport = Transport(
-            config, pool, pacer, timeout=config.timeout, max_retries=config.max_retries
+            config,
+            shared.pool,
+            shared.pacer,
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+            deadline=deadline,
+            budget=shared.budget,
+            counters=shared.counters,
         )
         self.calls = Calls(self._transport, max_connections=config.max_connections)
 
@@ -191,6 +234,7 @@ class AsyncChirp:
         *,
         timeout: float | Timeout | _NotGiven | None = _NOT_GIVEN,
         max_retries: int | _NotGiven = _NOT_GIVEN,
+        deadline: float | _NotGiven | None = _NOT_GIVEN,
     ) -> AsyncChirp:
         """Return a client with other options that shares this client's connection pool.
 
@@ -200,6 +244,7 @@ class AsyncChirp:
         Args:
             timeout: A new per-attempt limit (seconds, `Timeout` or ``None``).
             max_retries: A new number of retries.
+            deadline: A new overall limit per call, or ``None`` for none.
 
         Returns:
             The new client.
@@ -220,9 +265,37 @@ class AsyncChirp:
         if not isinstance(max_retries, _NotGiven):
             changes["max_retries"] = check_max_retries(max_retries)
         config = dataclasses.replace(self._config, **changes)  # type: ignore[arg-type]
+        new_deadline = self._deadline if isinstance(deadline, _NotGiven) else deadline
         clone = object.__new__(AsyncChirp)
-        clone._init(config, self._pool, self._pacer, owns_pool=False)
+        clone._init(config, self._shared, _check_deadline(new_deadline), owns_pool=False)
         return clone
+
+    def stats(self) -> ClientStats:
+        """Return a snapshot of this client's counters (shared with its copies).
+
+        Returns:
+            Attempts, retries, successes, in-flight count, retry budget left, the last
+            ``Retry-After``, the current pause, and pool connections open and idle.
+
+        Example:
+            ```python
+            stats = client.stats()
+            print(stats.attempts, stats.retries, stats.retry_budget)
+            ```
+        """
+        shared = self._shared
+        pool_open, pool_idle = shared.pool.connection_counts()
+        return ClientStats(
+            attempts=shared.counters.attempts,
+            retries=shared.counters.retries,
+            successes=shared.counters.successes,
+            in_flight=shared.pacer.in_flight,
+            retry_budget=None if shared.budget is None else shared.budget.tokens,
+            last_retry_after=shared.counters.last_retry_after,
+            paused_for=shared.pacer.paused_for,
+            pool_open=pool_open,
+            pool_idle=pool_idle,
+        )
 
     async def open(self) -> None:
         """Open the connection pool now instead of on the first request.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy"]
+__all__ = ["RETRYABLE_STATUSES", "RetryBudget", "RetryPolicy"]
 
 RETRYABLE_STATUSES: Final = frozenset({408, 409, 429, 500, 502, 503, 504})
 """Statuses worth another attempt; every other 4xx is final."""
@@ -118,3 +118,57 @@ def _parse_retry_after(value: str | None, now: float) -> float | None:
     if parsed.tzinfo is None:  # "-0000": an HTTP date is GMT by definition
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return parsed.timestamp() - now
+
+
+_DEFAULT_BUDGET: Final = 500
+_RETRY_COST: Final = 5
+_TIMEOUT_RETRY_COST: Final = 10
+_SUCCESS_REFILL: Final = 1
+
+
+class RetryBudget:
+    """A client-wide retry quota, in the spirit of botocore's: no retry storms.
+
+    Every retry spends tokens (a retry after a timeout costs more); every success puts
+    one back, up to the capacity. When the budget cannot pay for a retry, the request
+    fails at once with its last error instead of retrying: when the API is down, a
+    client with thousands of requests in flight stops multiplying its load.
+
+    Args:
+        capacity: Tokens when full (and at start).
+
+    Example:
+        >>> budget = RetryBudget(10)
+        >>> budget.spend(timeout=False), budget.tokens
+        (True, 5)
+    """
+
+    __slots__ = ("capacity", "tokens")
+
+    def __init__(self, capacity: int = _DEFAULT_BUDGET) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError(f"retry_budget must be an int, got {capacity!r}")
+        if capacity < 0:
+            raise ValueError(f"retry_budget must be >= 0, got {capacity}")
+        self.capacity = capacity
+        self.tokens = capacity
+
+    def spend(self, *, timeout: bool) -> bool:
+        """Pay for one retry if the budget allows it.
+
+        Args:
+            timeout: Whether the failed attempt timed out (those cost more).
+
+        Returns:
+            Whether the retry may happen.
+        """
+        cost = _TIMEOUT_RETRY_COST if timeout else _RETRY_COST
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
+
+    def refill(self) -> None:
+        """Credit a success."""
+        if self.tokens < self.capacity:
+            self.tokens = min(self.capacity, self.tokens + _SUCCESS_REFILL)

@@ -30,7 +30,8 @@ from ._errors import (
 )
 from ._logging import logger
 from ._pacing import Pacer
-from ._retry import RETRYABLE_STATUSES
+from ._retry import RETRYABLE_STATUSES, RetryBudget
+from ._stats import Counters
 from ._version import __version__
 
 __all__ = ["ConnectionPool", "RawResponse", "Transport", "user_agent"]
@@ -159,6 +160,18 @@ class ConnectionPool:
                 self._slots = asyncio.Semaphore(min(limits))
         return session
 
+    def connection_counts(self) -> tuple[int, int]:
+        """Return (open, idle) connections of the pool; (0, 0) before it was opened."""
+        session = self._session
+        connector = session.connector if session is not None else None
+        if connector is None:
+            return 0, 0
+        # aiohttp keeps no public count: read its bookkeeping, tolerating its absence.
+        idle_by_key = getattr(connector, "_conns", {})
+        idle = sum(len(conns) for conns in idle_by_key.values())
+        in_use = len(getattr(connector, "_acquired", ()))
+        return idle + in_use, idle
+
     def slot(self) -> AbstractAsyncContextManager[object]:
         """Return the context that holds one of the pool's connections for an attempt.
 
@@ -214,11 +227,17 @@ class Transport:
         pacer: The shared pacer.
         timeout: Per-attempt limits.
         max_retries: Retries after the first attempt.
+        deadline: Seconds one call may take in all, retries and waits included.
+        budget: The shared retry budget, or ``None`` for none.
+        counters: The shared counters behind `AsyncChirp.stats`.
     """
 
     __slots__ = (
         "_base_url",
+        "_budget",
         "_client_timeout",
+        "_counters",
+        "_deadline",
         "_headers",
         "_max_body",
         "_max_retries",
@@ -237,9 +256,15 @@ class Transport:
         *,
         timeout: Timeout,
         max_retries: int,
+        deadline: float | None = None,
+        budget: RetryBudget | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self._pool = pool
         self._pacer = pacer
+        self._deadline = deadline
+        self._budget = budget
+        self._counters = counters if counters is not None else Counters()
         self._base_url = config.base_url
         self._headers = _build_headers(config)
         self._secret = _MaskedBytes(config.api_key.reveal().encode())
@@ -272,17 +297,27 @@ class Transport:
         url = yarl.URL(self._base_url + path, encoded=True)
         session = self._pool.session()
         started = time.perf_counter()
+        deadline_at = None if self._deadline is None else time.monotonic() + self._deadline
+        counters = self._counters
         retry = 0
         while True:
             try:
-                status, reason, headers, body = await self._attempt(session, url, path, retry)
+                status, reason, headers, body = await self._attempt(
+                    session, url, path, retry, deadline_at
+                )
             except APIConnectionError as error:
-                if retry < self._max_retries:
-                    await self._sleep_before_retry(path, retry, error, None)
-                    retry += 1
-                    continue
-                raise
+                delay = self._retry_delay(
+                    retry, None, deadline_at, timed_out=isinstance(error, APITimeoutError)
+                )
+                if delay is None:
+                    raise
+                await self._sleep_before_retry(path, retry, error, delay)
+                retry += 1
+                continue
             if 200 <= status < 300:
+                counters.successes += 1
+                if self._budget is not None:
+                    self._budget.refill()
                 return RawResponse(
                     status,
                     headers,
@@ -294,10 +329,14 @@ class Transport:
             retry_after = self._policy.retry_after(headers, now=time.time())
             if retry_after is not None and status in _PAUSE_STATUSES:
                 self._pacer.pause(retry_after)  # the whole client waits, not just this call
-            if status in RETRYABLE_STATUSES and retry < self._max_retries:
-                await self._sleep_before_retry(path, retry, status, retry_after)
-                retry += 1
-                continue
+            if status in RETRYABLE_STATUSES:
+                delay = self._retry_delay(retry, retry_after, deadline_at, timed_out=False)
+                if delay is not None:
+                    if retry_after is not None:
+                        counters.last_retry_after = retry_after
+                    await self._sleep_before_retry(path, retry, status, delay)
+                    retry += 1
+                    continue
             raise make_status_error(
                 status,
                 reason,
@@ -307,8 +346,30 @@ class Transport:
                 retry_after=retry_after,
             )
 
+    def _retry_delay(
+        self, retry: int, retry_after: float | None, deadline_at: float | None, *, timed_out: bool
+    ) -> float | None:
+        """Return how long to wait before the next retry, or ``None`` if none may happen.
+
+        No retry past ``max_retries``, none whose wait would end after the deadline, and
+        none the retry budget cannot pay for.
+        """
+        if retry >= self._max_retries:
+            return None
+        delay = retry_after if retry_after is not None else self._policy.backoff(retry)
+        if deadline_at is not None and time.monotonic() + delay >= deadline_at:
+            return None
+        if self._budget is not None and not self._budget.spend(timeout=timed_out):
+            return None
+        return delay
+
     async def _attempt(
-        self, session: aiohttp.ClientSession, url: yarl.URL, path: str, retry: int
+        self,
+        session: aiohttp.ClientSession,
+        url: yarl.URL,
+        path: str,
+        retry: int,
+        deadline_at: float | None,
     ) -> tuple[int, str | None, Mapping[str, str], bytes]:
         """Send one attempt; return status, reason, headers and body.
 
@@ -320,6 +381,10 @@ class Transport:
             await pacer.acquire()
         else:
             pacer.start()
+        client_timeout = self._client_timeout
+        if deadline_at is not None:
+            client_timeout = self._deadline_timeout(deadline_at)  # may raise: pacer released
+        self._counters.attempts += 1
         headers: Mapping[str, str] | None = None
         status = 0
         try:
@@ -328,7 +393,7 @@ class Transport:
                 async with session.get(
                     url,
                     headers=self._headers,
-                    timeout=self._client_timeout,
+                    timeout=client_timeout,
                     allow_redirects=False,
                     raise_for_status=False,  # even if a user's session says otherwise
                 ) as resp:
@@ -356,6 +421,17 @@ class Transport:
                 headers.get(_REQUEST_ID_HEADER),
             )
         return status, resp.reason, headers, body
+
+    def _deadline_timeout(self, deadline_at: float) -> aiohttp.ClientTimeout:
+        """The attempt's time limit, shortened so that it ends by the deadline."""
+        left = deadline_at - time.monotonic()
+        if left <= 0:
+            self._pacer.release(0, None)
+            raise APITimeoutError(f"deadline of {self._deadline}s exceeded before an attempt")
+        total = self.timeout.total
+        return aiohttp.ClientTimeout(
+            total=left if total is None else min(total, left), connect=self.timeout.connect
+        )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
         """Read a body of unknown or excessive length, up to ``max_response_bytes``."""
@@ -391,13 +467,9 @@ class Transport:
         return APIConnectionError(f"Connection error: {type(exc).__name__}: {detail}")
 
     async def _sleep_before_retry(
-        self,
-        path: str,
-        retry: int,
-        cause: APIConnectionError | int,
-        retry_after: float | None,
+        self, path: str, retry: int, cause: APIConnectionError | int, delay: float
     ) -> None:
-        delay = retry_after if retry_after is not None else self._policy.backoff(retry)
+        self._counters.retries += 1
         if logger.isEnabledFor(logging.INFO):
             reason = f"HTTP {cause}" if isinstance(cause, int) else type(cause).__name__
             logger.info(
