@@ -80,8 +80,8 @@ class Pacer:
     ) -> None:
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._follow_headers = follow_headers
-        self.clock = clock
-        self.wall_clock = wall_clock
+        self.clock: Callable[[], float] = clock
+        self.wall_clock: Callable[[], float] = wall_clock
         self._sleep = sleep
         self._pause_until = 0.0
         self._next_slot = 0.0

@@ -96,12 +96,12 @@ class APIResponse(Generic[T]):
         elapsed: float,
         parser: Callable[[APIResponse[T]], T],
     ) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.content = content
-        self.request_id = request_id
-        self.attempts = attempts
-        self.elapsed = elapsed
+        self.status_code: int = status_code
+        self.headers: Mapping[str, str] = headers
+        self.content: bytes = content
+        self.request_id: str | None = request_id
+        self.attempts: int = attempts
+        self.elapsed: float = elapsed
         self._parser = parser
         self._parsed: T | None = None
 

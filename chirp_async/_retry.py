@@ -150,8 +150,8 @@ class RetryBudget:
             raise TypeError(f"retry_budget must be an int, got {capacity!r}")
         if capacity < 0:
             raise ValueError(f"retry_budget must be >= 0, got {capacity}")
-        self.capacity = capacity
-        self.tokens = capacity
+        self.capacity: int = capacity
+        self.tokens: int = capacity
 
     def spend(self, *, timeout: bool) -> bool:
         """Pay for one retry if the budget allows it.

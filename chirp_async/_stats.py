@@ -15,9 +15,9 @@ class Counters:
     __slots__ = ("attempts", "last_retry_after", "retries", "successes")
 
     def __init__(self) -> None:
-        self.attempts = 0
-        self.retries = 0
-        self.successes = 0
+        self.attempts: int = 0
+        self.retries: int = 0
+        self.successes: int = 0
         self.last_retry_after: float | None = None
 
 

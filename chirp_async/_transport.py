@@ -269,7 +269,7 @@ class Transport:
         self._headers = _build_headers(config)
         self._secret = _MaskedBytes(config.api_key.reveal().encode())
         self._policy = config.retry_policy
-        self.timeout = timeout
+        self.timeout: Timeout = timeout
         self._client_timeout = _client_timeout(timeout)
         self._max_retries = max_retries
         self._max_body = config.max_response_bytes

@@ -107,7 +107,7 @@ class Calls:
         self._transport = transport
         self._max_connections = max_connections
         self._flights: SingleFlight[str, Call] = SingleFlight()
-        self.with_raw_response = CallsWithRawResponse(transport)
+        self.with_raw_response: CallsWithRawResponse = CallsWithRawResponse(transport)
 
     async def _fetch(self, call_id: str) -> Call:
         raw = await self._transport.get(_CALLS_PATH + call_id)
