@@ -238,7 +238,7 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """>= 500: the API failed (500, 502, 503 and 504 are retried)."""
+    """HTTP 500 and above: the API failed (500, 502, 503 and 504 are retried)."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

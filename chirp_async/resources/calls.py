@@ -116,7 +116,7 @@ class Calls:
     async def get(self, call_id: str) -> Call:
         """Fetch one call by ID.
 
-        Retries connection errors, timeouts and 408/409/429/5xx up to the client's
+        Retries connection errors, timeouts and 408/409/429/500/502/503/504 up to the client's
         ``max_retries``, honouring ``Retry-After``. Concurrent ``get``s of the same ID
         share one request (each caller gets the result, or its own copy of the error).
 
@@ -161,8 +161,8 @@ class Calls:
     ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
         """Fetch many calls, yielding ``(call_id, Call or error)`` as each completes.
 
-        Reads ``ids`` (a sync or async iterable) lazily, never more than about three
-        times ``concurrency`` IDs ahead of what you consumed, so a stream of millions of
+        Reads ``ids`` (a sync or async iterable) lazily, never more than about twice
+        ``concurrency`` IDs ahead of what you consumed, so a stream of millions of
         IDs runs in constant memory. At most ``concurrency`` requests are in flight (and
         never more than the client's ``max_connections``). Every ID comes back exactly
         once: a `Call`, or the `ChirpError` it ended with (`InvalidCallIdError` without
