@@ -184,7 +184,7 @@ class Calls:
 
         Raises:
             ValueError: ``concurrency`` < 1 (raised at once, before iterating).
-            TypeError: ``concurrency`` is not an int.
+            TypeError: ``concurrency`` is not an int, or ``ids`` is a single string.
 
         Example:
             ```python
@@ -194,6 +194,7 @@ class Calls:
                         print(call_id, "failed:", result)
             ```
         """
+        _check_not_single_id(ids)
         total = len(ids) if isinstance(ids, Sized) else None
         workers = self._workers(concurrency, total)
         return self._iterate(ids, workers, total, on_progress)
@@ -268,12 +269,14 @@ class Calls:
             BatchError: Some IDs failed (``return_exceptions=False``); raised after all
                 IDs finished, with ``.results`` and ``.errors``.
             ValueError: ``concurrency`` < 1 (before any request).
+            TypeError: ``ids`` is a single string rather than an iterable of IDs.
 
         Example:
             ```python
             calls = await client.calls.get_many(ids, concurrency=32)
             ```
         """
+        _check_not_single_id(ids)
         id_list: list[object] = list(ids)
         _check_concurrency(concurrency)
         total = len(id_list)
@@ -320,6 +323,14 @@ class Calls:
         if errors:
             raise BatchError(results, errors)
         return cast("list[Call]", results)
+
+
+def _check_not_single_id(ids: object) -> None:
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(
+            "ids must be an iterable of call IDs, not a single string; "
+            "for one call use calls.get(call_id)"
+        )
 
 
 def _check_concurrency(concurrency: object) -> None:

@@ -401,3 +401,13 @@ async def test_exhausted_429_in_a_batch_becomes_its_slot_error(
 
     assert isinstance(results[0], RateLimitError)
     assert results[0].retry_after == 0.005
+
+
+async def test_a_single_string_instead_of_a_list_is_a_type_error(
+    client: AsyncChirp, server: MockChirpServer
+) -> None:
+    with pytest.raises(TypeError, match=r"not a single string; for one call use calls\.get"):
+        await client.calls.get_many(IDS[0])
+    with pytest.raises(TypeError, match="not a single string"):
+        client.calls.iter_many(IDS[0])
+    assert server.request_count == 0
