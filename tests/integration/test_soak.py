@@ -107,7 +107,11 @@ async def test_soak_loses_nothing_and_leaks_nothing(soak_server: tuple[str, str]
             index = int(call_id[len("call_") :])
             assert not delivered[index], f"{call_id} came back twice"
             delivered[index] = 1
+            if index % MISSING_EVERY == 0:  # a 404, or a fault that reached it first
+                assert isinstance(result, ChirpError), f"{call_id} should be missing"
+                outcomes["missing IDs"] += 1
             if isinstance(result, Call):
+                assert result.id == call_id
                 outcomes["ok"] += 1
                 if seen % 97 == 0:  # a sample: encoding 100k calls twice is slow
                     assert msgspec.json.decode(msgspec.json.encode(result)) == generate_call(
@@ -129,9 +133,12 @@ async def test_soak_loses_nothing_and_leaks_nothing(soak_server: tuple[str, str]
     )
     assert seen == SOAK_IDS
     assert all(delivered)
-    assert sum(outcomes.values()) == SOAK_IDS
     missing = len(range(0, SOAK_IDS, MISSING_EVERY))
-    assert outcomes[NotFoundError.__name__] == missing
+    assert sum(outcomes.values()) == SOAK_IDS + missing  # missing IDs counted twice
+    assert outcomes["missing IDs"] == missing
+    # Which request a fault hits depends on timing, so a malformed body (not retried) can
+    # land on a missing ID first: every missing ID is a NotFoundError or such an error.
+    assert missing - 5 <= outcomes[NotFoundError.__name__] <= missing
     assert outcomes[APIResponseValidationError.__name__] > 0  # malformed bodies are not retried
     assert outcomes["ok"] > SOAK_IDS * 0.97
     assert rss_end - rss_start < 20
