@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PIP_FLAGS ?= --disable-pip-version-check --quiet --no-input
 
-.PHONY: demo test lint typecheck typecheck-public pytest docs docs-serve clean help
+.PHONY: demo test lint typecheck typecheck-public pytest pytest-debug docs docs-serve bench clean help
 
 help:
 	@echo "make demo   - set up .venv and run the demos against the embedded mock server"
@@ -14,6 +14,8 @@ help:
 	@echo "make typecheck-public - pyright --verifytypes: every public symbol must have a known type"
 	@echo "make docs   - build the docs site into site/ (mkdocs build --strict; docs extra)"
 	@echo "make docs-serve - preview the docs at http://127.0.0.1:8000 while editing"
+	@echo "make bench  - install the bench and speed extras; run the benchmarks (benchmarks/README.md);"
+	@echo "              results in benchmarks/results/"
 	@echo "make clean  - remove .venv and caches"
 
 $(BIN)/python:
@@ -29,6 +31,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(PIP) install $(PIP_FLAGS) -e '.[docs]'
+	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) install $(PIP_FLAGS) -e '.[bench,speed]'
 	@touch $@
 
 demo: $(VENV)/.installed
@@ -63,7 +69,20 @@ docs: $(VENV)/.installed-docs
 docs-serve: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
-test: lint typecheck typecheck-public pytest docs
+# The whole suite once more in asyncio debug mode with Python's dev mode (slow callbacks,
+# never-awaited coroutines, unclosed resources), with a smaller soak.
+pytest-debug: $(VENV)/.installed-dev
+	CHIRP_SOAK_IDS=20000 PYTHONASYNCIODEBUG=1 $(BIN)/python -X dev -m pytest -q
+
+test: lint typecheck typecheck-public pytest pytest-debug docs
+
+# Throughput (two fan-out scenarios, with the server's own ceiling), model cost, and the
+# single-request round trip. See benchmarks/README.md; results in benchmarks/results/.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.fanout --n 20000 --concurrency 64 --rounds 3
+	$(BIN)/python -m benchmarks.fanout --n 2000 --concurrency 100 --latency-ms 50 --rounds 3
+	$(BIN)/python benchmarks/model_cost.py
+	$(BIN)/python -m benchmarks.roundtrip
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache .hypothesis htmlcov site

@@ -7,6 +7,9 @@
 - ``get_many`` / ``iter_many``: chirp_async.
 - ``get_gather``: chirp_async ``calls.get`` with one task per ID behind a semaphore, to
   compare the worker pool inside ``get_many`` with the task-per-item alternative.
+- ``httpx_pydantic``: httpx.AsyncClient + a pydantic v2 model, one task per ID behind a
+  semaphore (the stack most generated SDKs use). Needs the ``bench`` extra; when httpx or
+  pydantic is missing, ``benchmarks.fanout`` leaves it out with a message.
 
 Run: python -m benchmarks.clients --client get_many --base-url URL --n 20000 --concurrency 64
 Prints one JSON line: client, n, ok, elapsed, req_per_s, cpu_s, peak_rss_mib.
@@ -16,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import importlib.util
 import json
 import resource
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -101,12 +107,77 @@ async def iter_many(base_url: str, n: int, concurrency: int) -> int:
     return ok
 
 
+# The third-party packages a client needs beyond the SDK's own dependencies.
+REQUIRES: dict[str, tuple[str, ...]] = {"httpx_pydantic": ("httpx", "pydantic")}
+
+
+def missing_packages(client: str) -> list[str]:
+    """Return the packages ``client`` needs that are not installed (``+uvloop`` included)."""
+    needed = list(REQUIRES.get(client.removesuffix("+uvloop"), ()))
+    if client.endswith("+uvloop"):
+        needed.append("uvloop")
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
+def pydantic_call_model() -> Any:
+    """Build a pydantic v2 model of the Call, as a generated SDK would declare it.
+
+    Built inside a function so this module imports (and type-checks) without pydantic.
+    """
+    from pydantic import BaseModel, ConfigDict  # type: ignore[import-not-found, unused-ignore]
+    from pydantic.alias_generators import (  # type: ignore[import-not-found, unused-ignore]
+        to_camel,
+    )
+
+    class PydanticCall(BaseModel):  # type: ignore[misc, unused-ignore]
+        model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+        id: str
+        app_id: str
+        direction: str
+        status: str
+        from_address: str
+        to_address: str
+        from_channel: str
+        to_channel: str
+        duration: int | float | None = None
+        end_reason: str | None = None
+        metadata: dict[str, Any] = {}  # pydantic copies mutable defaults
+        livekit_room_name: str | None = None
+        started_at: datetime.datetime | None = None
+        answered_at: datetime.datetime | None = None
+        ended_at: datetime.datetime | None = None
+        created_at: datetime.datetime
+
+    return PydanticCall
+
+
+async def httpx_pydantic(base_url: str, n: int, concurrency: int) -> int:
+    """httpx.AsyncClient, one task per ID behind a semaphore; response.json() -> pydantic."""
+    import httpx  # type: ignore[import-not-found, unused-ignore]
+
+    model = pydantic_call_model()
+    semaphore = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, headers=HEADERS, limits=limits) as client:
+
+        async def one(call_id: str) -> object:
+            async with semaphore:
+                resp = await client.get(f"/v1/calls/{call_id}")
+                resp.raise_for_status()
+                return model.model_validate(resp.json())
+
+        results = await asyncio.gather(*(one(i) for i in ids_for(n)))
+    return sum(1 for r in results if r)
+
+
 CLIENTS: dict[str, Callable[[str, int, int], Coroutine[Any, Any, int]]] = {
     "naive": naive,
     "tuned": tuned,
     "get_many": get_many,
     "get_gather": get_gather,
     "iter_many": iter_many,
+    "httpx_pydantic": httpx_pydantic,
 }
 
 
@@ -119,6 +190,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--uvloop", action="store_true")
     args = parser.parse_args()
+    missing = missing_packages(args.client + ("+uvloop" if args.uvloop else ""))
+    if missing:
+        sys.exit(f"{args.client}: not installed: {', '.join(missing)} (pip install '.[bench]')")
     run = CLIENTS[args.client]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cpu_before = time.process_time()

@@ -7,6 +7,17 @@ by side are not). ``--latency-ms`` makes the server wait per request: then the i
 ``concurrency / latency`` requests per second, and the ratio to that ideal is printed too.
 ``--check`` exits 1 when a target is missed.
 
+Each round also measures the server's own ceiling (``benchmarks.ceiling``: raw sockets,
+``--concurrency`` keep-alive connections, no HTTP client), so a reader can see the
+server is not what limits the clients.
+
+The default ``--clients`` adds ``httpx_pydantic`` when httpx and pydantic are installed
+and ``get_many+uvloop`` when uvloop is; a requested client whose packages are missing is
+left out with a message. Results go to ``--results-dir`` (default benchmarks/results):
+fanout.json (every run, medians, ratios, the machine), fanout.md (the tables) and
+fanout.png (a bar chart, when matplotlib is installed). One entry per scenario
+(n, concurrency, latency): a rerun of a scenario replaces its entry, others are kept.
+
 Run: python -m benchmarks.fanout [--n 20000] [--concurrency 64] [--rounds 3]
      python -m benchmarks.fanout --latency-ms 50 --concurrency 100 --n 2000
 """
@@ -15,14 +26,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
+import importlib.metadata
 import json
+import os
+import platform
 import random
 import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmarks.clients import CLIENTS, missing_packages
 
 DEFAULT_CLIENTS = ("naive", "tuned", "get_many", "iter_many")
+OPTIONAL_CLIENTS = ("httpx_pydantic", "get_many+uvloop")  # in the default when installed
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PACKAGES = ("chirp-async", "aiohttp", "msgspec", "httpx", "pydantic", "uvloop", "matplotlib")
 TARGET_VS_NAIVE = 1.3
 TARGET_VS_TUNED = 0.95
 TARGET_OF_IDEAL = 0.9
@@ -76,6 +98,177 @@ def run_client(name: str, base_url: str, n: int, concurrency: int) -> dict[str, 
     return result
 
 
+def default_clients() -> list[str]:
+    """The always-run clients, plus the optional ones whose packages are installed."""
+    optional = [c for c in OPTIONAL_CLIENTS if not missing_packages(c)]
+    return [*DEFAULT_CLIENTS, *optional]
+
+
+def available(clients: list[str]) -> list[str]:
+    """Drop (with a message) the clients whose packages are not installed."""
+    kept = []
+    for name in clients:
+        missing = missing_packages(name)
+        if missing:
+            print(
+                f"skipping {name}: not installed: {', '.join(missing)} "
+                "(pip install -e '.[bench,speed]')",
+                file=sys.stderr,
+            )
+        else:
+            kept.append(name)
+    return kept
+
+
+def run_ceiling(base_url: str, n: int, connections: int) -> dict[str, float]:
+    """Run the raw-socket load loop in its own process; return its JSON figures."""
+    extra = [] if missing_packages("ceiling+uvloop") else ["--uvloop"]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.ceiling",
+            "--base-url",
+            base_url,
+            "--n",
+            str(n),
+            "--connections",
+            str(connections),
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["ok"] != n:
+        raise RuntimeError(f"server ceiling: {result['ok']} of {n} succeeded")
+    return result
+
+
+def machine() -> dict[str, Any]:
+    """Describe the machine and the package versions the figures were measured with."""
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(),
+        "packages": versions,
+    }
+
+
+def scenario_key(n: int, concurrency: int, latency_ms: float) -> str:
+    """Name a scenario: results of the same scenario replace each other."""
+    return f"n={n} concurrency={concurrency} latency_ms={latency_ms:g}"
+
+
+def table(scenario: dict[str, Any]) -> list[str]:
+    """Return the markdown lines of one scenario: heading, table, ceiling."""
+    lines = [
+        f"n={scenario['n']} concurrency={scenario['concurrency']} "
+        f"latency={scenario['latency_ms']} ms rounds={scenario['rounds']}",
+        "| client | req/s (median) | vs naive | of ideal | peak RSS MiB | CPU s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c, row in scenario["clients"].items():
+        vs = f"{row['vs_naive']:.2f}x" if row["vs_naive"] is not None else "-"
+        of_ideal = f"{row['of_ideal']:.2f}" if row["of_ideal"] is not None else "-"
+        lines.append(
+            f"| {c} | {row['req_per_s']:,.0f} | {vs} | {of_ideal} | "
+            f"{row['peak_rss_mib']:.1f} | {row['cpu_s']:.2f} |"
+        )
+    ceiling = scenario["ceiling"]
+    best = max(scenario["clients"].items(), key=lambda item: item[1]["req_per_s"])
+    lines.append("")
+    lines.append(
+        f"server ceiling (raw sockets, {scenario['concurrency']} keep-alive connections, "
+        f"{ceiling['loop']}): {ceiling['req_per_s']:,.0f} req/s (median); the fastest client "
+        f"({best[0]}) reaches {best[1]['req_per_s'] / ceiling['req_per_s']:.2f} of it"
+    )
+    return lines
+
+
+def write_results(results_dir: Path, key: str, scenario: dict[str, Any]) -> None:
+    """Merge the scenario into fanout.json; rewrite fanout.md and fanout.png from it."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    json_path = results_dir / "fanout.json"
+    previous: object = None
+    if json_path.exists():
+        with contextlib.suppress(ValueError):
+            previous = json.loads(json_path.read_text())
+    scenarios: dict[str, Any] = {}
+    if isinstance(previous, dict) and isinstance(previous.get("scenarios"), dict):
+        scenarios = previous["scenarios"]
+    scenarios[key] = scenario
+    data = {"machine": scenario["machine"], "scenarios": scenarios}
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    md = [
+        "# Fan-out benchmark results",
+        "",
+        "Generated by `python -m benchmarks.fanout`; see benchmarks/README.md for how to "
+        "read it. Machine and package versions: fanout.json.",
+    ]
+    for item in scenarios.values():
+        md += ["", f"## {item['title']}", "", f"Measured {item['measured_at']}.", ""]
+        md += table(item)[1:]  # the first line repeats the heading
+    (results_dir / "fanout.md").write_text("\n".join(md) + "\n")
+    print(f"wrote {json_path} and {results_dir / 'fanout.md'}")
+    plot(results_dir / "fanout.png", list(scenarios.values()))
+
+
+def plot(path: Path, scenarios: list[dict[str, Any]]) -> None:
+    """Draw req/s by client, one panel per scenario, when matplotlib is installed."""
+    try:
+        import matplotlib  # type: ignore[import-not-found, unused-ignore]
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        print(f"matplotlib is not installed: no chart ({path} not written)", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(len(scenarios), 1, figsize=(9, 3.6 * len(scenarios)), squeeze=False)
+    for ax, scenario in zip(axes[:, 0], scenarios, strict=True):
+        names = list(scenario["clients"])
+        rates = [scenario["clients"][c]["req_per_s"] for c in names]
+        bars = ax.barh(names, rates, color="#4c72b0")
+        labels = []
+        for c in names:
+            row = scenario["clients"][c]
+            if row["of_ideal"] is not None:
+                labels.append(f"{row['of_ideal']:.2f} of ideal")
+            elif row["vs_naive"] is not None:
+                labels.append(f"{row['vs_naive']:.2f}x naive")
+            else:
+                labels.append("")
+        ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
+        ceiling = scenario["ceiling"]["req_per_s"]
+        ax.axvline(ceiling, color="#c44e52", linestyle="--", linewidth=1)
+        ax.text(
+            ceiling,
+            len(names) - 0.6,
+            f" server ceiling {ceiling:,.0f}",
+            color="#c44e52",
+            fontsize=8,
+        )
+        ax.set_xlim(0, max([*rates, ceiling]) * 1.25)
+        ax.invert_yaxis()
+        ax.set_xlabel("requests per second (median)")
+        ax.set_title(scenario["title"], fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def main() -> int:
     """Run the rounds, print the table, return the exit status."""
     parser = argparse.ArgumentParser()
@@ -83,11 +276,20 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--clients", default=",".join(DEFAULT_CLIENTS))
+    parser.add_argument("--clients", default=",".join(default_clients()))
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--no-save", action="store_true", help="print only; write no files")
     args = parser.parse_args()
-    clients = args.clients.split(",")
+    unknown = [c for c in args.clients.split(",") if c.removesuffix("+uvloop") not in CLIENTS]
+    if unknown:
+        parser.error(f"unknown client(s) {', '.join(unknown)}; known: {', '.join(CLIENTS)}")
+    clients = available(args.clients.split(","))
+    if not clients:
+        print("no client to run", file=sys.stderr)
+        return 2
     runs: dict[str, list[dict[str, float]]] = {c: [] for c in clients}
+    ceiling_runs: list[dict[str, float]] = []
     with bench_server(args.latency_ms) as base_url:
         order = list(clients)
         for round_number in range(args.rounds):
@@ -95,21 +297,42 @@ def main() -> int:
             random.Random(round_number).shuffle(order)
             for name in order:
                 runs[name].append(run_client(name, base_url, args.n, args.concurrency))
+            ceiling_runs.append(run_ceiling(base_url, args.n, args.concurrency))
     median = {c: statistics.median(r["req_per_s"] for r in runs[c]) for c in clients}
     base = median.get("naive")
     ideal = args.concurrency / (args.latency_ms / 1000.0) if args.latency_ms else None
-    print(
-        f"n={args.n} concurrency={args.concurrency} latency={args.latency_ms} ms "
-        f"rounds={args.rounds}"
-    )
-    print("| client | req/s (median) | vs naive | of ideal | peak RSS MiB | CPU s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for c in clients:
-        rss = statistics.median(r["peak_rss_mib"] for r in runs[c])
-        cpu = statistics.median(r["cpu_s"] for r in runs[c])
-        vs = f"{median[c] / base:.2f}x" if base else "-"
-        of_ideal = f"{median[c] / ideal:.2f}" if ideal else "-"
-        print(f"| {c} | {median[c]:,.0f} | {vs} | {of_ideal} | {rss:.1f} | {cpu:.2f} |")
+    scenario: dict[str, Any] = {
+        "title": f"{args.n:,} GETs, concurrency {args.concurrency}, "
+        + (f"server latency {args.latency_ms:g} ms" if args.latency_ms else "no server latency"),
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "n": args.n,
+        "concurrency": args.concurrency,
+        "latency_ms": args.latency_ms,
+        "rounds": args.rounds,
+        "ideal_req_per_s": ideal,
+        "machine": machine(),
+        "clients": {
+            c: {
+                "req_per_s": median[c],
+                "vs_naive": median[c] / base if base else None,
+                "of_ideal": median[c] / ideal if ideal else None,
+                "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in runs[c]),
+                "cpu_s": statistics.median(r["cpu_s"] for r in runs[c]),
+                "runs": runs[c],
+            }
+            for c in clients
+        },
+        "ceiling": {
+            "loop": "uvloop" if not missing_packages("ceiling+uvloop") else "asyncio",
+            "req_per_s": statistics.median(r["req_per_s"] for r in ceiling_runs),
+            "runs": ceiling_runs,
+        },
+    }
+    for line in table(scenario):
+        print(line)
+    if not args.no_save:
+        key = scenario_key(args.n, args.concurrency, args.latency_ms)
+        write_results(args.results_dir, key, scenario)
     failures = []
     got = median.get("get_many")
     if args.check and got is not None and ideal is not None:
