@@ -69,24 +69,10 @@ def bench_server(latency_ms: float) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def run_client(name: str, base_url: str, n: int, concurrency: int) -> dict[str, float]:
-    """Run one client in its own process; return its JSON figures."""
-    extra = ["--uvloop"] if name.endswith("+uvloop") else []
+def _run_module(module: str, label: str, n: int, *args: str) -> dict[str, float]:
+    """Run ``python -m module args`` in its own process; return its last JSON line."""
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.clients",
-            "--client",
-            name.removesuffix("+uvloop"),
-            "--base-url",
-            base_url,
-            "--n",
-            str(n),
-            "--concurrency",
-            str(concurrency),
-            *extra,
-        ],
+        [sys.executable, "-m", module, "--n", str(n), *args],
         check=True,
         capture_output=True,
         text=True,
@@ -94,8 +80,21 @@ def run_client(name: str, base_url: str, n: int, concurrency: int) -> dict[str, 
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     if result["ok"] != n:
-        raise RuntimeError(f"{name}: {result['ok']} of {n} succeeded")
+        raise RuntimeError(f"{label}: {result['ok']} of {n} succeeded")
     return result
+
+
+def run_client(name: str, base_url: str, n: int, concurrency: int) -> dict[str, float]:
+    """Run one client in its own process; return its JSON figures."""
+    extra = ["--uvloop"] if name.endswith("+uvloop") else []
+    client = name.removesuffix("+uvloop")
+    return _run_module(
+        "benchmarks.clients",
+        name,
+        n,
+        *("--client", client, "--base-url", base_url, "--concurrency", str(concurrency)),
+        *extra,
+    )
 
 
 def default_clients() -> list[str]:
@@ -123,28 +122,13 @@ def available(clients: list[str]) -> list[str]:
 def run_ceiling(base_url: str, n: int, connections: int) -> dict[str, float]:
     """Run the raw-socket load loop in its own process; return its JSON figures."""
     extra = [] if missing_packages("ceiling+uvloop") else ["--uvloop"]
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.ceiling",
-            "--base-url",
-            base_url,
-            "--n",
-            str(n),
-            "--connections",
-            str(connections),
-            *extra,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return _run_module(
+        "benchmarks.ceiling",
+        "server ceiling",
+        n,
+        *("--base-url", base_url, "--connections", str(connections)),
+        *extra,
     )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["ok"] != n:
-        raise RuntimeError(f"server ceiling: {result['ok']} of {n} succeeded")
-    return result
 
 
 def machine() -> dict[str, Any]:
