@@ -9,7 +9,8 @@ import datetime
 import email.utils
 import math
 import random
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -38,6 +39,9 @@ class RetryPolicy:
         max_delay: Upper bound of the exponential delay in seconds.
         max_retry_after: Upper bound in seconds for a server-requested delay.
         random: Source of jitter in [0, 1); inject one to make delays reproducible.
+        sleep: How the client waits between attempts; ``None`` means `asyncio.sleep`
+            (inject a recorder in tests to assert the exact schedule without waiting).
+        clock: Unix time, for ``Retry-After`` given as an HTTP date.
 
     Example:
         >>> RetryPolicy(random=lambda: 0.0).backoff(2)
@@ -48,6 +52,10 @@ class RetryPolicy:
     max_delay: float = _DEFAULT_MAX_DELAY
     max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+    sleep: Callable[[float], Awaitable[None]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("initial_delay", "max_delay", "max_retry_after"):

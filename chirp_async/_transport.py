@@ -326,7 +326,7 @@ class Transport:
                     retry + 1,
                     time.perf_counter() - started,
                 )
-            retry_after = self._policy.retry_after(headers, now=time.time())
+            retry_after = self._policy.retry_after(headers, now=self._policy.clock())
             if retry_after is not None and status in _PAUSE_STATUSES:
                 self._pacer.pause(retry_after)  # the whole client waits, not just this call
             if status in RETRYABLE_STATUSES:
@@ -480,4 +480,5 @@ class Transport:
                 self._max_retries,
                 delay,
             )
-        await asyncio.sleep(delay)
+        sleep = self._policy.sleep
+        await (asyncio.sleep(delay) if sleep is None else sleep(delay))

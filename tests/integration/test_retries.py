@@ -13,6 +13,7 @@ from chirp_async import (
     ConflictError,
     InternalServerError,
     RateLimitError,
+    RetryPolicy,
     Timeout,
 )
 from chirp_async.testing import Fault, MockChirpServer
@@ -242,3 +243,22 @@ async def test_bad_request_from_server_is_mapped(
         await client.calls.get(CALL_ID)
 
     assert info.value.type == "invalid_request_error"
+
+
+async def test_injected_sleep_and_random_give_the_exact_backoff_schedule(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    slept: list[float] = []
+
+    async def record(delay: float) -> None:
+        slept.append(delay)
+
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 0.0, sleep=record)
+    client = make_client(max_retries=4, retry_policy=policy, retry_budget=None)
+    server.script(CALL_ID, 503, 502, Fault.status(503, retry_after_ms=300), 500)
+
+    raw = await client.calls.with_raw_response.get(CALL_ID)
+
+    # equal jitter with random() == 0: half of 0.5 * 2**n; the server's hint wins when sent
+    assert slept == [0.25, 0.5, 0.3, 2.0]
+    assert raw.attempts == 5
