@@ -81,7 +81,7 @@ test: lint typecheck typecheck-public pytest pytest-debug docs
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.fanout --n 20000 --concurrency 64 --rounds 3
 	$(BIN)/python -m benchmarks.fanout --n 2000 --concurrency 100 --latency-ms 50 --rounds 3
-	$(BIN)/python benchmarks/model_cost.py
+	$(BIN)/python -m benchmarks.model_cost
 	$(BIN)/python -m benchmarks.roundtrip
 
 clean:

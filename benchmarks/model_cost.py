@@ -1,6 +1,6 @@
 """Cost of the Call model: decode time, retained memory, and GC pressure, gc=True vs gc=False.
 
-Run: python benchmarks/model_cost.py [--n 200000]
+Run: python -m benchmarks.model_cost [--n 200000]
 
 Prints absolute figures and ratios measured in the same run. The shipped `Call` uses
 gc=False; a gc=True twin with the same fields is built here for comparison.
@@ -73,6 +73,34 @@ def full_collect_ms(decode: Any, n: int) -> float:
     return elapsed
 
 
+def optional_decoders() -> list[tuple[str, float, float | None]]:
+    """Decode times for orjson (to a dict) and pydantic v2 (typed), when installed."""
+    rows: list[tuple[str, float, float | None]] = []
+    try:
+        import orjson  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        print("orjson not installed: skipped (pip install orjson)")
+    else:
+        rows.append(
+            ("decode one Call, us (orjson -> dict)", per_decode_us(orjson.loads, 20_000), None)
+        )
+    try:
+        from benchmarks.clients import pydantic_call_model
+
+        model = pydantic_call_model()
+    except ImportError:
+        print("pydantic not installed: skipped (pip install 'chirp-async[bench]')")
+    else:
+        rows.append(
+            (
+                "decode one Call, us (pydantic v2 model)",
+                per_decode_us(model.model_validate_json, 20_000),
+                None,
+            )
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200_000)
@@ -86,6 +114,7 @@ def main() -> None:
         ("decode one Call, us (msgspec Call gc=False)", per_decode_us(nogc, 20_000), None),
         ("decode one Call, us (msgspec Call gc=True)", per_decode_us(withgc, 20_000), None),
     ]
+    rows.extend(optional_decoders())
     b_nogc, b_gc = retained_bytes(nogc, args.n), retained_bytes(withgc, args.n)
     rows.append(("retained bytes per Call, gc=False", b_nogc, None))
     rows.append(("retained bytes per Call, gc=True", b_gc, b_gc / b_nogc))
