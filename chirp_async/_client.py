@@ -18,6 +18,7 @@ from ._config import (
     ClientConfig,
     Timeout,
     check_max_retries,
+    check_positive_or_none,
     coerce_timeout,
     mask,
     read_env,
@@ -65,12 +66,10 @@ def _check_rate_limit(rate_limit: object) -> None:
 
 
 def _check_deadline(deadline: object) -> float | None:
+    check_positive_or_none("deadline", deadline)
     if deadline is None:
         return None
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)):
-        raise TypeError(f"deadline must be a number of seconds or None, got {deadline!r}")
-    if not math.isfinite(deadline) or deadline <= 0:
-        raise ValueError(f"deadline must be a positive, finite number of seconds, got {deadline!r}")
+    assert isinstance(deadline, (int, float))
     return float(deadline)
 
 

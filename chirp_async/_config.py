@@ -137,10 +137,20 @@ class Timeout:
 
     def __post_init__(self) -> None:
         for name in ("total", "connect"):
-            _check_positive_or_none(f"Timeout.{name}", getattr(self, name))
+            check_positive_or_none(f"Timeout.{name}", getattr(self, name))
 
 
-def _check_positive_or_none(name: str, value: object) -> None:
+def check_positive_or_none(name: str, value: object) -> None:
+    """Raise unless ``value`` is ``None`` or a positive, finite number of seconds.
+
+    Args:
+        name: The argument's name, for the message.
+        value: The value given.
+
+    Raises:
+        TypeError: Not a number (a bool is not one either).
+        ValueError: Zero, negative, infinite or NaN.
+    """
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -182,13 +192,35 @@ def coerce_timeout(value: object) -> Timeout:
         return value
     if value is None:
         return Timeout(total=None)
-    _check_positive_or_none("timeout", value)
+    check_positive_or_none("timeout", value)
     assert isinstance(value, (int, float))
     return Timeout(total=float(value))
 
 
+def check_int(name: str, value: object, *, minimum: int) -> int:
+    """Validate an integer argument.
+
+    Args:
+        name: The argument's name, for the message.
+        value: The value given.
+        minimum: The smallest value allowed.
+
+    Returns:
+        The value, as an int.
+
+    Raises:
+        TypeError: Not an int (a bool is not one either).
+        ValueError: Below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
 def check_max_retries(value: object) -> int:
-    """Validate a ``max_retries=`` argument.
+    """Validate a ``max_retries=`` argument (an int >= 0).
 
     Args:
         value: The number of retries after the first attempt.
@@ -200,11 +232,7 @@ def check_max_retries(value: object) -> int:
         TypeError: Not an int.
         ValueError: Negative.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"max_retries must be an int, got {value!r}")
-    if value < 0:
-        raise ValueError(f"max_retries must be >= 0, got {value}")
-    return value
+    return check_int("max_retries", value, minimum=0)
 
 
 def _resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
@@ -338,14 +366,6 @@ def resolve_config(
         TypeError: An argument has the wrong type (the message names it).
         ValueError: An argument is out of range or malformed (the message names it).
     """
-    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
-        raise TypeError(f"max_connections must be an int, got {max_connections!r}")
-    if max_connections < 1:
-        raise ValueError(f"max_connections must be >= 1, got {max_connections}")
-    if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int):
-        raise TypeError(f"max_response_bytes must be an int, got {max_response_bytes!r}")
-    if max_response_bytes < 1:
-        raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
     if not isinstance(trust_env, bool):
         raise TypeError(f"trust_env must be a bool, got {trust_env!r}")
     if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
@@ -357,10 +377,10 @@ def resolve_config(
         base_url=_resolve_base_url(base_url, env, allow_insecure_http),
         timeout=coerce_timeout(timeout),
         max_retries=check_max_retries(max_retries),
-        max_connections=max_connections,
+        max_connections=check_int("max_connections", max_connections, minimum=1),
         default_headers=_check_headers(default_headers),
         trust_env=trust_env,
         retry_policy=retry_policy if retry_policy is not None else RetryPolicy(),
-        max_response_bytes=max_response_bytes,
+        max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1),
         ssl_context=ssl_context,
     )

@@ -38,7 +38,7 @@ from typing import Generic, TypeVar, final
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-__all__ = ["ProgressCallback", "fan_out", "run_all"]
+__all__ = ["ProgressCallback", "check_concurrency", "fan_out", "run_all"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,7 +121,18 @@ def _unwrap(error: BaseException) -> BaseException:
     return first
 
 
-def _check_concurrency(concurrency: int) -> None:
+def check_concurrency(concurrency: object) -> None:
+    """Raise unless ``concurrency`` is an int >= 1.
+
+    Args:
+        concurrency: The value given.
+
+    Raises:
+        TypeError: Not an int (a bool is not one either).
+        ValueError: Below 1.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise TypeError(f"concurrency must be an int, got {concurrency!r}")
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
 
@@ -147,7 +158,7 @@ async def run_all(
         Exception: From the input iterable, ``on_done``, or ``work`` when not in
             ``catch``; the other items are cancelled first.
     """
-    _check_concurrency(concurrency)
+    check_concurrency(concurrency)
     source = _Source(items)
 
     async def deliver(item: T, outcome: R | E) -> None:
@@ -189,7 +200,7 @@ async def fan_out(
     Raises:
         Exception: From the input iterable, or from ``work`` when not in ``catch``.
     """
-    _check_concurrency(concurrency)
+    check_concurrency(concurrency)
     source = _Source(items)
     out_send, out_receive = anyio.create_memory_object_stream[tuple[T, "R | E"]](concurrency)
 

@@ -19,6 +19,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, final
 
+from ._response import header_int
+
 __all__ = ["Pacer"]
 
 _RESET_MARGIN: Final = 0.02
@@ -26,16 +28,6 @@ _RESET_MARGIN: Final = 0.02
 
 _MAX_RESET_WAIT: Final = 120.0
 """Upper bound on a wait computed from X-RateLimit-Reset (guards against a skewed clock)."""
-
-
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 @final
@@ -193,14 +185,14 @@ class Pacer:
             return
         if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):
             return
-        reset = _header_int(headers, "x-ratelimit-reset")
+        reset = header_int(headers, "x-ratelimit-reset")
         if reset is None or reset <= self._reset_passed:
             return  # no usable headers, or a straggler from a window already over
-        remaining = _header_int(headers, "x-ratelimit-remaining")
+        remaining = header_int(headers, "x-ratelimit-remaining")
         if remaining is None:
             return
         if reset != self._window_reset or self._limit is None:
-            limit = _header_int(headers, "x-ratelimit-limit")
+            limit = header_int(headers, "x-ratelimit-limit")
             if limit is not None:
                 self._limit = limit
         # What may still start in this window: the server's count, less the attempts in

@@ -11,11 +11,21 @@ __all__ = ["APIResponse", "RateLimitInfo"]
 T = TypeVar("T")
 
 
-def _int_or_none(value: str | None) -> int | None:
+def header_int(headers: Mapping[str, str], name: str) -> int | None:
+    """Return header ``name`` as an int, or ``None`` when it is absent or not an integer.
+
+    Args:
+        headers: Response headers (case-insensitive mapping).
+        name: The header's name, in lower case.
+
+    Returns:
+        The value, or ``None``.
+    """
+    value = headers.get(name)
     if value is None:
         return None
     try:
-        return int(value.strip())
+        return int(value)  # int() ignores surrounding whitespace
     except ValueError:
         return None
 
@@ -46,9 +56,9 @@ class RateLimitInfo:
             The parsed values.
         """
         return cls(
-            limit=_int_or_none(headers.get("x-ratelimit-limit")),
-            remaining=_int_or_none(headers.get("x-ratelimit-remaining")),
-            reset=_int_or_none(headers.get("x-ratelimit-reset")),
+            limit=header_int(headers, "x-ratelimit-limit"),
+            remaining=header_int(headers, "x-ratelimit-remaining"),
+            reset=header_int(headers, "x-ratelimit-reset"),
         )
 
 

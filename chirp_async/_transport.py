@@ -20,7 +20,7 @@ from typing import Final, final
 import aiohttp
 import yarl
 
-from ._config import ClientConfig, Timeout
+from ._config import ClientConfig, MaskedStr, Timeout
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -49,20 +49,6 @@ def user_agent() -> str:
     """
     py = ".".join(platform.python_version_tuple()[:2])
     return f"chirp-async/{__version__} python/{py} aiohttp/{aiohttp.__version__}"
-
-
-class _MaskedHeader(str):
-    """A header value whose repr hides it.
-
-    aiohttp keeps header values as given; a `str` subclass is sent verbatim but shows
-    ``'***'`` in any repr: in frame locals of a traceback (``capture_locals``, Sentry,
-    ``pytest --showlocals``), in aiohttp's ``RequestInfo`` and in our own reprs.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'***'"
 
 
 class _MaskedBytes(bytes):
@@ -206,7 +192,9 @@ def _build_headers(config: ClientConfig) -> dict[str, str]:
         "User-Agent": user_agent(),
         **config.default_headers,
     }
-    headers["Authorization"] = _MaskedHeader("Bearer " + config.api_key.reveal())
+    # aiohttp keeps header values as given: a MaskedStr is sent verbatim but shows '***'
+    # in any repr (traceback locals, aiohttp's RequestInfo, our own reprs).
+    headers["Authorization"] = MaskedStr("Bearer " + config.api_key.reveal())
     return headers
 
 

@@ -8,7 +8,7 @@ from typing import Final, Literal, cast, final, overload
 
 from .._coalesce import SingleFlight
 from .._errors import BatchError, ChirpError, InvalidCallIdError
-from .._fanout import ProgressCallback, fan_out, run_all
+from .._fanout import ProgressCallback, check_concurrency, fan_out, run_all
 from .._models import Call, parse_call
 from .._response import APIResponse
 from .._transport import RawResponse, Transport
@@ -148,7 +148,7 @@ class Calls:
         return await self._flights.run(call_id, self._fetch)
 
     def _workers(self, concurrency: int, known_items: int | None = None) -> int:
-        _check_concurrency(concurrency)
+        check_concurrency(concurrency)
         workers = min(concurrency, self._max_connections)
         return workers if known_items is None else max(1, min(workers, known_items))
 
@@ -278,7 +278,7 @@ class Calls:
         """
         _check_not_single_id(ids)
         id_list: list[object] = list(ids)
-        _check_concurrency(concurrency)
+        check_concurrency(concurrency)
         total = len(id_list)
         outcomes: dict[str, Call | ChirpError] = {}
         slots: list[Call | ChirpError | None] = [None] * total
@@ -331,10 +331,3 @@ def _check_not_single_id(ids: object) -> None:
             "ids must be an iterable of call IDs, not a single string; "
             "for one call use calls.get(call_id)"
         )
-
-
-def _check_concurrency(concurrency: object) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-        raise TypeError(f"concurrency must be an int, got {concurrency!r}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
