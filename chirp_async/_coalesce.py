@@ -94,36 +94,35 @@ class SingleFlight(Generic[K, V]):
         Raises:
             Exception: Whatever the work raised (a copy, for followers).
         """
+        # The leader's part is inline rather than a coroutine of its own: every coroutine
+        # level between the caller and the socket is paid again on each resumption.
+        flights = self._flights
         while True:
-            flight = self._flights.get(key)
-            if flight is None:
-                return await self._lead(key, work)
-            future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-            flight.followers.append(future)
+            flight = flights.get(key)
+            if flight is not None:
+                future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+                flight.followers.append(future)
+                try:
+                    return await future
+                except _LeaderGone:
+                    continue  # the leader was cancelled: lead (or follow the new leader)
+            flight = flights[key] = _Flight()
             try:
-                return await future
-            except _LeaderGone:
-                continue  # the leader was cancelled: lead (or follow the new leader)
-
-    async def _lead(self, key: K, work: Callable[[K], Awaitable[V]]) -> V:
-        flight: _Flight[V] = _Flight()
-        self._flights[key] = flight
-        try:
-            result = await work(key)
-        except Exception as exc:
-            del self._flights[key]
+                result = await work(key)
+            except Exception as exc:
+                del flights[key]
+                for future in flight.followers:
+                    if not future.done():
+                        future.set_exception(copy_exception(exc))
+                raise
+            except BaseException:  # cancelled (or interpreter exit): hand over, do not fail
+                del flights[key]
+                for future in flight.followers:
+                    if not future.done():
+                        future.set_exception(_LeaderGone())
+                raise
+            del flights[key]
             for future in flight.followers:
                 if not future.done():
-                    future.set_exception(copy_exception(exc))
-            raise
-        except BaseException:  # cancelled (or interpreter exit): hand over, do not fail
-            del self._flights[key]
-            for future in flight.followers:
-                if not future.done():
-                    future.set_exception(_LeaderGone())
-            raise
-        del self._flights[key]
-        for future in flight.followers:
-            if not future.done():
-                future.set_result(result)
-        return result
+                    future.set_result(result)
+            return result

@@ -107,6 +107,21 @@ class Pacer:
             self._remaining -= 1
         self._in_flight += 1
 
+    def try_start(self) -> bool:
+        """Count an attempt as started if it need not wait; else return ``False``.
+
+        The hot path's one call: ``if not pacer.try_start(): await pacer.acquire()``.
+        """
+        if self._pause_until or self._interval:
+            return False
+        remaining = self._remaining
+        if remaining is not None:
+            if remaining <= 0:
+                return False
+            self._remaining = remaining - 1
+        self._in_flight += 1
+        return True
+
     async def acquire(self) -> None:
         """Wait until an attempt may start, then count it as in flight.
 
@@ -185,12 +200,17 @@ class Pacer:
             return
         if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):
             return
-        reset = header_int(headers, "x-ratelimit-reset")
-        if reset is None or reset <= self._reset_passed:
-            return  # no usable headers, or a straggler from a window already over
-        remaining = header_int(headers, "x-ratelimit-remaining")
-        if remaining is None:
+        # Parsed inline rather than with header_int: this runs once per response.
+        raw = headers.get("x-ratelimit-reset")
+        if raw is None:
             return
+        try:
+            reset = int(raw)
+            remaining = int(headers["x-ratelimit-remaining"])
+        except (KeyError, ValueError):
+            return  # not usable: the next answer will tell
+        if reset <= self._reset_passed:
+            return  # a straggler from a window already over
         if reset != self._window_reset or self._limit is None:
             limit = header_int(headers, "x-ratelimit-limit")
             if limit is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sized
 from typing import Final, Literal, cast, final, overload
@@ -101,12 +102,21 @@ class Calls:
         with_raw_response: The same single-call methods, returning `APIResponse` objects.
     """
 
-    __slots__ = ("_flights", "_max_connections", "_transport", "with_raw_response")
+    __slots__ = (
+        "_flights",
+        "_get_validated",
+        "_max_connections",
+        "_transport",
+        "with_raw_response",
+    )
 
     def __init__(self, transport: Transport, *, max_connections: int) -> None:
         self._transport = transport
         self._max_connections = max_connections
         self._flights: SingleFlight[str, Call] = SingleFlight()
+        # What get_many's workers run for an ID already validated: a partial rather than a
+        # coroutine function, so that no coroutine level is added to each request.
+        self._get_validated = functools.partial(self._flights.run, work=self._fetch)
         self.with_raw_response: CallsWithRawResponse = CallsWithRawResponse(transport)
 
     async def _fetch(self, call_id: str) -> Call:
@@ -143,9 +153,6 @@ class Calls:
             ```
         """
         return await self._flights.run(validate_call_id(call_id), self._fetch)
-
-    async def _get_validated(self, call_id: str) -> Call:
-        return await self._flights.run(call_id, self._fetch)
 
     def _workers(self, concurrency: int, known_items: int | None = None) -> int:
         check_concurrency(concurrency)

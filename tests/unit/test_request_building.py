@@ -20,6 +20,7 @@ from unit_support import (
     example_body,
     request_count,
     requests_to,
+    sent_timeout,
 )
 
 import chirp_async
@@ -122,8 +123,26 @@ async def test_get_sends_auth_accept_user_agent_and_options(
     assert headers["Accept"] == "application/json"
     assert set(headers) == {"Authorization", "Accept", "User-Agent"}
     assert request.kwargs["allow_redirects"] is False
-    assert request.kwargs["timeout"] == aiohttp.ClientTimeout(total=30.0, connect=None)
+    assert sent_timeout(client, request) == aiohttp.ClientTimeout(total=30.0, connect=None)
     assert request.args == ()
+
+
+async def test_a_users_session_gets_headers_timeout_and_no_raise_per_request(
+    api_key: str,
+) -> None:
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        client = AsyncChirp(api_key, session=session, timeout=7.0)
+        with aioresponses() as mock:
+            mock.get(CALL_URL, body=EXAMPLE_BODY)
+            await client.calls.get(CALL_ID)
+            (request,) = requests_to(mock, CALL_URL)
+        await client.close()
+        assert not session.closed
+    assert request.kwargs["headers"]["Authorization"] == f"Bearer {api_key}"
+    assert set(request.kwargs["headers"]) == {"Authorization", "Accept", "User-Agent"}
+    assert request.kwargs["timeout"] == aiohttp.ClientTimeout(total=7.0, connect=None)
+    assert request.kwargs["raise_for_status"] is False
+    assert request.kwargs["allow_redirects"] is False
 
 
 async def test_user_agent_names_sdk_python_and_aiohttp_versions(
@@ -167,8 +186,8 @@ async def test_timeout_option_is_passed_per_request(make_client: Callable[..., A
         await client.calls.get(CALL_ID)
         await clone.calls.get(CALL_ID)
         first, second = requests_to(mock, CALL_URL)
-    assert first.kwargs["timeout"] == aiohttp.ClientTimeout(total=4.0, connect=1.5)
-    assert second.kwargs["timeout"] == aiohttp.ClientTimeout(total=9.0, connect=None)
+    assert sent_timeout(client, first) == aiohttp.ClientTimeout(total=4.0, connect=1.5)
+    assert sent_timeout(clone, second) == aiohttp.ClientTimeout(total=9.0, connect=None)
 
 
 async def test_no_timeout_passes_no_limit(make_client: Callable[..., AsyncChirp]) -> None:
@@ -177,7 +196,7 @@ async def test_no_timeout_passes_no_limit(make_client: Callable[..., AsyncChirp]
         mock.get(CALL_URL, body=EXAMPLE_BODY)
         await client.calls.get(CALL_ID)
         (request,) = requests_to(mock, CALL_URL)
-    assert request.kwargs["timeout"] == aiohttp.ClientTimeout(total=None, connect=None)
+    assert sent_timeout(client, request) == aiohttp.ClientTimeout(total=None, connect=None)
 
 
 # --- retries -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from unit_support import CALL_ID, CALL_URL, EXAMPLE_BODY, FAST_RETRY, raised
 
 from chirp_async import AsyncChirp, ChirpError, Timeout
 from chirp_async._config import Secret
+from chirp_async._transport import build_headers
 
 Scenario = Callable[[Callable[..., AsyncChirp], aioresponses], Awaitable[BaseException]]
 
@@ -195,14 +196,16 @@ def test_client_repr_masks_the_key(api_key: str) -> None:
     _assert_hidden(repr(client.with_options(max_retries=0)), api_key)
     _assert_hidden(repr(client._config), api_key)
     _assert_hidden(str(client._config), api_key)
-    _assert_hidden(repr(client._transport._headers), api_key)
+    _assert_hidden(repr(build_headers(client._config)), api_key)
     _assert_hidden(repr(client._transport._secret), api_key)
 
 
-def test_transport_authorization_header_still_sends_the_key(api_key: str) -> None:
-    headers = AsyncChirp(api_key)._transport._headers
-    assert headers["Authorization"] == f"Bearer {api_key}"
-    assert repr(headers["Authorization"]) == "'***'"
+async def test_session_authorization_header_still_sends_the_key(api_key: str) -> None:
+    async with AsyncChirp(api_key) as client:
+        headers = client._pool.session().headers
+        assert headers["Authorization"] == f"Bearer {api_key}"
+        assert repr(headers["Authorization"]) == "'***'"
+        _assert_hidden(repr(headers), api_key)
 
 
 @pytest.mark.parametrize(

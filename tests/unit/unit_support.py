@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, Final, TypeVar
 
+import aiohttp
 import msgspec
 import yarl
 from aioresponses import aioresponses
 from aioresponses.core import RequestCall
+
+from chirp_async import AsyncChirp
 
 DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
 CALL_ID: Final = "call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"
@@ -62,6 +65,15 @@ def requests_to(mock: aioresponses, url: str, method: str = "GET") -> list[Reque
     """Return the requests aioresponses recorded for ``method url``."""
     assert mock.requests is not None
     return list(mock.requests.get((method, yarl.URL(url)), []))
+
+
+def sent_timeout(client: AsyncChirp, request: RequestCall) -> aiohttp.ClientTimeout:
+    """Return the timeout aiohttp applied to ``request``: its own, else its session's."""
+    timeout = request.kwargs.get("timeout")
+    if timeout is None:
+        timeout = client._pool.session().timeout
+    assert isinstance(timeout, aiohttp.ClientTimeout)
+    return timeout
 
 
 def request_count(mock: aioresponses) -> int:
