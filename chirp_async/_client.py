@@ -84,6 +84,23 @@ class _Shared:
     counters: Counters
 
 
+def _make_pacer(policy: RetryPolicy, rate_limit: float | None, pace_by_headers: bool) -> Pacer:
+    """The client's pacer; a policy with an injected ``sleep`` drives its waits and clocks too.
+
+    So a test that injects ``sleep`` and ``clock`` sees every wait of the client (backoff,
+    coordinated pauses, rate-limit windows) without the wall clock.
+    """
+    if policy.sleep is None:
+        return Pacer(rate_limit=rate_limit, follow_headers=pace_by_headers)
+    return Pacer(
+        rate_limit=rate_limit,
+        follow_headers=pace_by_headers,
+        clock=policy.clock,
+        wall_clock=policy.clock,
+        sleep=policy.sleep,
+    )
+
+
 @final
 class AsyncChirp:
     """Asynchronous client for the Chirp API.
@@ -182,7 +199,7 @@ class AsyncChirp:
             raise TypeError(f"pace_by_headers must be a bool, got {pace_by_headers!r}")
         shared = _Shared(
             pool=ConnectionPool(config, session),
-            pacer=Pacer(rate_limit=rate_limit, follow_headers=pace_by_headers),
+            pacer=_make_pacer(config.retry_policy, rate_limit, pace_by_headers),
             budget=None if retry_budget is None else RetryBudget(retry_budget),
             counters=Counters(),
         )

@@ -132,11 +132,18 @@ class Pacer:
         self.start()
 
     async def _wait(self) -> None:
+        # A wait that has been slept through counts as over, unless it moved meanwhile (a
+        # new 429 extended the pause, or another waiter already opened the new window).
+        # The clock is not asked again: with an injected sleep that does not move it, that
+        # would loop for as long as the real wait lasts.
         slot_taken = False
         while True:
             now = self.clock()
-            if self._pause_until > now:
-                await self._sleep(self._pause_until - now)
+            pause_until = self._pause_until
+            if pause_until > now:
+                await self._sleep(pause_until - now)
+                if self._pause_until == pause_until:
+                    self._pause_until = 0.0
                 continue
             self._pause_until = 0.0
             remaining = self._remaining
@@ -146,9 +153,13 @@ class Pacer:
                     # answers are still out): the next answer will tell.
                     await self._next_release()
                     continue
+                reset = self._window_reset
                 wait = self._wait_for_reset()
                 if wait > 0:
                     await self._sleep(wait)
+                    # A wait cut to the cap (a far or skewed reset) is checked again.
+                    if wait < _MAX_RESET_WAIT and reset is not None and self._window_reset == reset:
+                        self._open_window(reset)
                     continue
             if self._interval and not slot_taken:
                 now = self.clock()
@@ -175,12 +186,18 @@ class Pacer:
         wait = reset + _RESET_MARGIN - self.wall_clock()
         if wait > 0:
             return min(wait, _MAX_RESET_WAIT)
-        # A new window: its full budget, less what is still in flight from the old one
-        # (those may land in the new window too).
+        self._open_window(reset)
+        return 0.0
+
+    def _open_window(self, reset: int) -> None:
+        """Start the window after the one that reset at ``reset``.
+
+        Its budget is the full limit less what is still in flight from the old window
+        (those may land in the new one too).
+        """
         self._reset_passed = reset
         self._window_reset = None
         self._remaining = None if self._limit is None else self._limit - self._in_flight
-        return 0.0
 
     def release(self, status: int, headers: Mapping[str, str] | None) -> None:
         """Count an attempt as answered and learn from its rate-limit headers.
@@ -222,11 +239,31 @@ class Pacer:
             self._window_reset = reset
             self._remaining = remaining - self._in_flight
 
-    def pause(self, delay: float) -> None:
+    def pause(self, delay: float) -> float | None:
         """Hold every new attempt back for ``delay`` seconds (e.g. after a 429).
 
         Args:
             delay: Seconds; a longer pause already in force is kept.
+
+        Returns:
+            When this pause ends (on `clock`), or ``None`` when it changed nothing (a
+            longer pause was already in force, or ``delay`` is not a positive number).
         """
-        if delay > 0 and math.isfinite(delay):
-            self._pause_until = max(self._pause_until, self.clock() + delay)
+        if not (delay > 0 and math.isfinite(delay)):
+            return None
+        until = self.clock() + delay
+        if until <= self._pause_until:
+            return None
+        self._pause_until = until
+        return until
+
+    def pause_waited(self, until: float) -> None:
+        """Mark the pause ending at ``until`` as over: its caller has slept through it.
+
+        A pause extended since (a later 429) stays in force.
+
+        Args:
+            until: What `pause` returned.
+        """
+        if self._pause_until == until:
+            self._pause_until = 0.0

@@ -41,7 +41,10 @@ class RetryPolicy:
         random: Source of jitter in [0, 1); inject one to make delays reproducible.
         sleep: How the client waits between attempts; ``None`` means `asyncio.sleep`
             (inject a recorder in tests to assert the exact schedule without waiting).
-        clock: Unix time, for ``Retry-After`` given as an HTTP date.
+            When given, it also does the client's other waits: the coordinated pause
+            after a 429 or 503 with ``Retry-After``, and waits for a rate-limit window.
+        clock: Unix time, for ``Retry-After`` given as an HTTP date (and, when ``sleep``
+            is given, the clock those other waits are measured on).
 
     Example:
         >>> RetryPolicy(random=lambda: 0.0).backoff(2)

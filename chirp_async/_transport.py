@@ -378,14 +378,18 @@ class Transport:
                     time.perf_counter() - started,
                 )
             retry_after = self._policy.retry_after(headers, now=self._policy.clock())
+            pause_end = None
             if retry_after is not None and status in _PAUSE_STATUSES:
-                pacer.pause(retry_after)  # the whole client waits, not just this call
+                pause_end = pacer.pause(retry_after)  # the whole client waits, not just this
             if status in RETRYABLE_STATUSES:
                 delay = self._retry_delay(retry, retry_after, deadline_at, timed_out=False)
                 if delay is not None:
                     if retry_after is not None:
                         counters.last_retry_after = retry_after
                     await self._sleep_before_retry(path, retry, status, delay)
+                    if pause_end is not None:
+                        # This call slept its own pause: the pacer must not wait it again.
+                        pacer.pause_waited(pause_end)
                     retry += 1
                     continue
             raise make_status_error(

@@ -444,6 +444,69 @@ async def test_ignored_pause_keeps_the_pause_in_force(fake: FakeTime, delay: flo
     assert fake.sleeps == [3.0]
 
 
+async def test_pause_returns_its_end_only_when_it_set_one(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    assert pacer.pause(3.0) == MONOTONIC_START + 3.0
+    assert pacer.pause(1.0) is None  # the longer pause stays
+    assert pacer.pause(0.0) is None
+    assert pacer.pause(5.0) == MONOTONIC_START + 5.0
+
+
+async def test_pause_waited_ends_that_pause_without_a_sleep(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    until = pacer.pause(3.0)
+    assert until is not None
+    pacer.pause_waited(until)  # its caller slept it (the clock did not move: a fake sleep)
+    assert pacer.paused_for == 0.0
+    await fake.acquire_without_sleeping(pacer)
+
+
+async def test_pause_waited_keeps_a_pause_extended_since(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    until = pacer.pause(3.0)
+    assert until is not None
+    pacer.pause(8.0)
+    pacer.pause_waited(until)
+    assert pacer.paused_for == 8.0
+    await pacer.acquire()
+    assert fake.sleeps == [8.0]
+
+
+class StillClockSleeps:
+    """A recording sleep that does not move the clocks (as a test's sleep recorder may not)."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        if len(self.sleeps) == SLEEP_CALLS_LIMIT:
+            raise TooManySleepsError(f"sleep({seconds}) after {self.sleeps}")
+        self.sleeps.append(seconds)
+
+
+async def test_a_pause_slept_through_is_over_even_if_the_clock_did_not_move(
+    fake: FakeTime,
+) -> None:
+    still = StillClockSleeps()
+    pacer = Pacer(clock=fake.clock, wall_clock=fake.wall_clock, sleep=still.sleep)
+    pacer.pause(2.0)
+    await pacer.acquire()
+    await pacer.acquire()
+    assert still.sleeps == [2.0]  # once, not in a loop until the real time has passed
+
+
+async def test_a_reset_slept_through_opens_the_window_even_if_the_clock_did_not_move(
+    fake: FakeTime,
+) -> None:
+    still = StillClockSleeps()
+    pacer = Pacer(clock=fake.clock, wall_clock=fake.wall_clock, sleep=still.sleep)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0, limit=3))
+    for _ in range(3):  # the new window's budget: 3, nothing in flight
+        await pacer.acquire()
+    assert still.sleeps == [until_reset(fake)]
+
+
 async def test_pause_then_rate_limit_slot(fake: FakeTime) -> None:
     pacer = make_pacer(fake, rate_limit=4)
     pacer.pause(1.0)
