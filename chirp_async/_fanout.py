@@ -56,23 +56,20 @@ class _Exhausted(Exception):
 class _Source(Generic[T]):
     """The input, shared by the workers: each `next` hands out one item, once."""
 
-    __slots__ = ("_async", "_lock", "_sync")
+    __slots__ = ("_async", "_lock", "sync")
 
     def __init__(self, items: Iterable[T] | AsyncIterable[T]) -> None:
-        self._sync: Iterator[T] | None = None
+        self.sync: Iterator[T] | None = None
+        """The input when it is a sync iterable (read directly, no coroutine per item)."""
         self._async: AsyncIterator[T] | None = None
         if isinstance(items, AsyncIterable):
             self._async = aiter(items)
         else:
-            self._sync = iter(items)
+            self.sync = iter(items)
         self._lock = asyncio.Lock()  # anext() must not run in two workers at once
 
     async def next(self) -> T:
-        if self._sync is not None:
-            try:
-                return next(self._sync)
-            except StopIteration:
-                raise _Exhausted from None
+        """Return the next item of an async input."""
         assert self._async is not None
         async with self._lock:
             try:
@@ -85,19 +82,36 @@ async def _worker(
     source: _Source[T],
     work: Callable[[T], Awaitable[R]],
     catch: type[E] | tuple[type[E], ...],
-    deliver: Callable[[T, R | E], Awaitable[None]],
+    deliver: Callable[[T, R | E], bool],
+    deliver_later: Callable[[T, R | E], Awaitable[None]] | None = None,
 ) -> None:
+    """Work items until the input is exhausted.
+
+    ``deliver`` hands an outcome over at once and returns whether it could; when it could
+    not, ``deliver_later`` waits until it can. A sync input is read without a coroutine
+    per item, and delivery without one while there is room: this loop runs per request.
+    """
+    items = source.sync
     while True:
-        try:
-            item = await source.next()
-        except _Exhausted:
-            return
+        item: T
+        if items is not None:
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        else:
+            try:
+                item = await source.next()
+            except _Exhausted:
+                return
         outcome: R | E
         try:
             outcome = await work(item)
         except catch as exc:
             outcome = exc
-        await deliver(item, outcome)
+        if not deliver(item, outcome):
+            assert deliver_later is not None
+            await deliver_later(item, outcome)
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -161,8 +175,9 @@ async def run_all(
     check_concurrency(concurrency)
     source = _Source(items)
 
-    async def deliver(item: T, outcome: R | E) -> None:
+    def deliver(item: T, outcome: R | E) -> bool:
         on_done(item, outcome)
+        return True
 
     try:
         async with anyio.create_task_group() as group:
@@ -205,14 +220,18 @@ async def fan_out(
     out_send, out_receive = anyio.create_memory_object_stream[tuple[T, "R | E"]](concurrency)
 
     async def worker(send: MemoryObjectSendStream[tuple[T, R | E]]) -> None:
-        async def deliver(item: T, outcome: R | E) -> None:
+        def deliver(item: T, outcome: R | E) -> bool:
             try:
                 send.send_nowait((item, outcome))
             except anyio.WouldBlock:
-                await send.send((item, outcome))
+                return False
+            return True
+
+        async def deliver_later(item: T, outcome: R | E) -> None:
+            await send.send((item, outcome))
 
         with send:
-            await _worker(source, work, catch, deliver)
+            await _worker(source, work, catch, deliver, deliver_later)
 
     async def drive() -> None:
         async with anyio.create_task_group() as group:
