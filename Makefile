@@ -76,12 +76,15 @@ pytest-debug: $(VENV)/.installed-dev
 
 test: lint typecheck typecheck-public pytest pytest-debug docs
 
-# Throughput (two fan-out scenarios, with the server's own ceiling), model cost, and the
-# single-request round trip. See benchmarks/README.md; results in benchmarks/results/.
+# Throughput (two fan-out scenarios, with the server's own ceiling), model cost, memory
+# kept per Call, the SDK's layers, and the single-request round trip. See
+# benchmarks/README.md; results in benchmarks/results/.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.fanout --n 20000 --concurrency 64 --rounds 3
 	$(BIN)/python -m benchmarks.fanout --n 2000 --concurrency 100 --latency-ms 50 --rounds 3
 	$(BIN)/python -m benchmarks.model_cost
+	$(BIN)/python -m benchmarks.retained
+	$(BIN)/python -m benchmarks.layers
 	$(BIN)/python -m benchmarks.roundtrip
 
 clean:

@@ -11,13 +11,14 @@ from chirp_async import __version__
 from ._calls import calls_app
 from ._demo import demo
 from ._mock import mock_app
-from ._runtime import CliState, LogLevel, configure_logging
+from ._runtime import CliState, EventLoop, LogLevel, configure_logging
 
 __all__ = ["build_app", "run"]
 
 PROG_NAME: Final = "chirp-async"
 ENV_API_KEY: Final = "CHIRP_API_KEY"
 ENV_BASE_URL: Final = "CHIRP_BASE_URL"
+ENV_LOOP: Final = "CHIRP_LOOP"
 _HELP: Final = """Command line for the Chirp API, built on the chirp_async SDK.
 
 Try it without a key: `chirp-async demo`, or `chirp-async mock serve` in one terminal and
@@ -62,6 +63,15 @@ def _main(
         LogLevel | None,
         typer.Option(case_sensitive=False, help="Log the SDK's requests to stderr."),
     ] = None,
+    loop: Annotated[
+        EventLoop,
+        typer.Option(
+            envvar=ENV_LOOP,
+            show_envvar=True,
+            case_sensitive=False,
+            help="Event loop: uvloop when installed (auto), or force one.",
+        ),
+    ] = EventLoop.AUTO,
     version: Annotated[
         bool,
         typer.Option(
@@ -75,6 +85,7 @@ def _main(
         timeout=timeout,
         max_retries=max_retries,
         stderr=Console(stderr=True, highlight=False),
+        loop=loop,
     )
     if log_level is not None:
         configure_logging(log_level, state.stderr)

@@ -74,7 +74,7 @@ def get_call(
     """
     state = state_of(ctx)
     try:
-        outcome = run_until_interrupted(lambda: _fetch_one(state, call_id))
+        outcome = run_until_interrupted(lambda: _fetch_one(state, call_id), loop=state.loop)
     except Interrupted as exc:
         raise typer.Exit(exc.exit_status) from None
     if isinstance(outcome, ChirpError):
@@ -151,7 +151,8 @@ def _run_batch(
         run_until_interrupted(
             lambda: _fetch_all(
                 state, source.ids, concurrency=concurrency, writer=writer, tally=tally, bar=bar
-            )
+            ),
+            loop=state.loop,
         )
     except Interrupted as exc:
         status, interrupted = exc.exit_status, True

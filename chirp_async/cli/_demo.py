@@ -140,7 +140,8 @@ def demo(
     console = Console(highlight=False)
     try:
         report = run_until_interrupted(
-            lambda: _run_demo(state, console, count=count, concurrency=concurrency, seed=seed)
+            lambda: _run_demo(state, console, count=count, concurrency=concurrency, seed=seed),
+            loop=state.loop,
         )
     except Interrupted as exc:
         raise typer.Exit(exc.exit_status) from None

@@ -9,7 +9,14 @@ import typer
 
 from chirp_async.testing import Fault, MockChirpServer
 
-from ._runtime import EXIT_OK, EXIT_USAGE, Interrupted, report_error, run_until_interrupted
+from ._runtime import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Interrupted,
+    report_error,
+    run_until_interrupted,
+    state_of,
+)
 
 __all__ = ["RandomFaults", "mock_app"]
 
@@ -89,6 +96,7 @@ async def _serve(
 
 
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=_MAX_PORT, help="Port; 0 picks a free one.")] = 0,
     latency_ms: Annotated[
@@ -127,7 +135,8 @@ def serve(
         raise typer.Exit(EXIT_USAGE) from None
     try:
         run_until_interrupted(
-            lambda: _serve(server, latency_ms=latency_ms, error_rate=error_rate, seed=seed)
+            lambda: _serve(server, latency_ms=latency_ms, error_rate=error_rate, seed=seed),
+            loop=state_of(ctx).loop,
         )
     except Interrupted:
         raise typer.Exit(EXIT_OK) from None  # stopping a server is how it is meant to end

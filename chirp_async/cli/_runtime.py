@@ -19,6 +19,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "CliState",
+    "EventLoop",
     "Interrupted",
     "LogLevel",
     "configure_logging",
@@ -45,6 +46,24 @@ class LogLevel(str, enum.Enum):
     WARNING = "warning"
 
 
+class EventLoop(str, enum.Enum):
+    """Choices of ``--loop``: which event loop the commands run on."""
+
+    AUTO = "auto"
+    ASYNCIO = "asyncio"
+    UVLOOP = "uvloop"
+
+
+def _uvloop_run() -> Callable[[Coroutine[Any, Any, _T]], _T] | None:
+    """Return ``uvloop.run`` when uvloop is installed, else ``None``."""
+    try:
+        import uvloop  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    run: Callable[[Coroutine[Any, Any, _T]], _T] = uvloop.run
+    return run
+
+
 class _ClientOptions(TypedDict, total=False):
     timeout: float
     max_retries: int
@@ -60,6 +79,7 @@ class CliState:
         timeout: ``--timeout`` in seconds per attempt, or ``None`` for the SDK default.
         max_retries: ``--max-retries``, or ``None`` for the SDK default.
         stderr: The console for progress bars, summaries and log records.
+        loop: ``--loop`` / ``CHIRP_LOOP``: the event loop the commands run on.
     """
 
     api_key: str | None = dataclasses.field(default=None, repr=False)
@@ -67,6 +87,7 @@ class CliState:
     timeout: float | None = None
     max_retries: int | None = None
     stderr: Console = dataclasses.field(default_factory=lambda: Console(stderr=True))
+    loop: EventLoop = EventLoop.AUTO
 
     def client_options(self) -> _ClientOptions:
         """Return the ``timeout`` / ``max_retries`` arguments that were given on the command line.
@@ -188,7 +209,9 @@ class Interrupted(Exception):
         self.exit_status = _SIGNAL_EXIT_BASE + signum
 
 
-def run_until_interrupted(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+def run_until_interrupted(
+    main: Callable[[], Coroutine[Any, Any, _T]], *, loop: EventLoop = EventLoop.AUTO
+) -> _T:
     """Run ``main()`` in a new event loop; SIGINT or SIGTERM cancel it cleanly.
 
     The signals are handled by the loop, between callbacks, so a signal never lands in
@@ -199,13 +222,26 @@ def run_until_interrupted(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
 
     Args:
         main: Makes the coroutine to run.
+        loop: ``AUTO`` runs on uvloop when it is installed (the ``speed`` extra), else
+            on asyncio's loop; ``UVLOOP`` insists on uvloop; ``ASYNCIO`` never uses it.
 
     Returns:
         What the coroutine returned.
 
     Raises:
         Interrupted: A signal stopped it (even if the coroutine then returned normally).
+        typer.BadParameter: ``UVLOOP`` was asked for and uvloop is not installed.
     """
+    run_loop: Callable[[Coroutine[Any, Any, _T]], _T] = asyncio.run
+    if loop is not EventLoop.ASYNCIO:
+        uvloop_run: Callable[[Coroutine[Any, Any, _T]], _T] | None = _uvloop_run()
+        if uvloop_run is not None:
+            run_loop = uvloop_run
+        elif loop is EventLoop.UVLOOP:
+            raise typer.BadParameter(
+                "uvloop is not installed: pip install 'chirp-async[speed]' (not on Windows)",
+                param_hint="'--loop'",
+            )
     received: list[int] = []
 
     async def guarded() -> _T:
@@ -233,7 +269,7 @@ def run_until_interrupted(main: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
                 loop.remove_signal_handler(signum)
 
     try:
-        result = asyncio.run(guarded())
+        result = run_loop(guarded())
     except (KeyboardInterrupt, asyncio.CancelledError):
         raise Interrupted(received[0] if received else signal.SIGINT) from None
     if received:

@@ -163,3 +163,24 @@ def test_get_key_given_as_option_is_never_printed(server: ServerThread) -> None:
         result = invoke(args)
         assert result.exit_code in (0, 1, 2)
         assert_no_secret(result.output)
+
+
+def test_loop_option_picks_the_event_loop_and_rejects_unknown_ones(server: ServerThread) -> None:
+    for choice in ("asyncio", "uvloop", "AUTO"):
+        result = invoke(["--loop", choice, "calls", "get", CALL_ID], env=cli_env(server))
+        assert result.exit_code == 0, (choice, result.stderr)
+        assert json.loads(result.stdout) == server.call_json(CALL_ID)
+
+    result = invoke(["--loop", "trio", "calls", "get", CALL_ID], env=cli_env(server))
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.replace("│", " ").split())  # unwrap the error box
+    assert "Invalid value for '--loop'" in message
+    assert "'trio' is not one of 'auto', 'asyncio', 'uvloop'" in message
+
+
+def test_chirp_loop_environment_variable_is_read(server: ServerThread) -> None:
+    env = {**cli_env(server), "CHIRP_LOOP": "nonsense"}
+    result = invoke(["calls", "get", CALL_ID], env=env)
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.replace("│", " ").split())
+    assert "'nonsense' is not one of" in message

@@ -13,14 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from rich.console import Console
 
 from chirp_async import APIResponseValidationError, ChirpError, NotFoundError
+from chirp_async.cli import _runtime as runtime
 from chirp_async.cli._input import CountedIds, PipeIds, open_ids, parse_id_line
 from chirp_async.cli._output import JsonlWriter, Tally, outcome_record, summary_lines
 from chirp_async.cli._progress import ProgressBar
 from chirp_async.cli._runtime import (
     CliState,
+    EventLoop,
     Interrupted,
     LogLevel,
     configure_logging,
@@ -312,3 +315,48 @@ def test_a_second_signal_abandons_a_slow_cleanup() -> None:
         run_until_interrupted(main)
 
     assert info.value.exit_status == 130
+
+
+@pytest.mark.parametrize(
+    ("choice", "module"),
+    [
+        (EventLoop.ASYNCIO, "asyncio.unix_events"),
+        (EventLoop.UVLOOP, "uvloop"),
+        (EventLoop.AUTO, "uvloop"),  # uvloop is installed with the dev extra
+    ],
+)
+def test_run_until_interrupted_runs_on_the_chosen_loop(choice: EventLoop, module: str) -> None:
+    async def main() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_until_interrupted(main, loop=choice) == module
+
+
+def test_auto_falls_back_to_asyncio_and_uvloop_is_refused_without_uvloop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime, "_uvloop_run", lambda: None)
+
+    async def main() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_until_interrupted(main, loop=EventLoop.AUTO) == "asyncio.unix_events"
+    with pytest.raises(typer.BadParameter, match=r"uvloop is not installed: pip install"):
+        run_until_interrupted(main, loop=EventLoop.UVLOOP)
+
+
+def test_a_signal_on_uvloop_cancels_and_runs_cleanup() -> None:
+    cleaned_up = []
+
+    async def main() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            await asyncio.sleep(WAIT)
+        finally:
+            cleaned_up.append(True)
+
+    with pytest.raises(Interrupted) as info:
+        run_until_interrupted(main, loop=EventLoop.UVLOOP)
+
+    assert info.value.exit_status == 130
+    assert cleaned_up == [True]
