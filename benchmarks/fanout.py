@@ -16,10 +16,17 @@ and ``get_many+uvloop`` when uvloop is; a requested client whose packages are mi
 left out with a message. Results go to ``--results-dir`` (default benchmarks/results):
 fanout.json (every run, medians, ratios, the machine), fanout.md (the tables) and
 fanout.png (a bar chart, when matplotlib is installed). One entry per scenario
-(n, concurrency, latency): a rerun of a scenario replaces its entry, others are kept.
+(n, concurrency, latency, server): a rerun of a scenario replaces its entry, others are
+kept.
+
+``--server nginx`` runs everything against a real nginx (``benchmarks._nginx``) serving
+the same responses instead of ``benchmarks/_server.py``: a second, independent server, to
+show that the ranking of the clients does not depend on ours. It needs nginx installed
+and takes no ``--latency-ms``.
 
 Run: python -m benchmarks.fanout [--n 20000] [--concurrency 64] [--rounds 3]
      python -m benchmarks.fanout --latency-ms 50 --concurrency 100 --n 2000
+     python -m benchmarks.fanout --server nginx
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks._nginx import INSTALL_HINT, find_nginx, nginx_server
 from benchmarks.clients import CLIENTS, missing_packages
 
 DEFAULT_CLIENTS = ("naive", "tuned", "get_many", "iter_many")
@@ -48,6 +56,7 @@ PACKAGES = ("chirp-async", "aiohttp", "msgspec", "httpx", "pydantic", "uvloop", 
 TARGET_VS_NAIVE = 1.3
 TARGET_VS_TUNED = 0.95
 TARGET_OF_IDEAL = 0.9
+SERVERS = ("builtin", "nginx")
 
 
 @contextlib.contextmanager
@@ -150,16 +159,25 @@ def machine() -> dict[str, Any]:
     }
 
 
-def scenario_key(n: int, concurrency: int, latency_ms: float) -> str:
-    """Name a scenario: results of the same scenario replace each other."""
-    return f"n={n} concurrency={concurrency} latency_ms={latency_ms:g}"
+def scenario_key(n: int, concurrency: int, latency_ms: float, server: str = "builtin") -> str:
+    """Name a scenario: results of the same scenario replace each other.
+
+    The builtin server's key has no ``server=`` part, as before the option existed, so
+    that the entries already in fanout.json keep matching.
+    """
+    key = f"n={n} concurrency={concurrency} latency_ms={latency_ms:g}"
+    return key if server == "builtin" else f"{key} server={server}"
 
 
 def table(scenario: dict[str, Any]) -> list[str]:
     """Return the markdown lines of one scenario: heading, table, ceiling."""
+    # Entries written before --server existed ran on the builtin server, which is not named.
+    server = scenario.get("server", "builtin")
+    named = "" if server == "builtin" else f"{server}, "
     lines = [
         f"n={scenario['n']} concurrency={scenario['concurrency']} "
-        f"latency={scenario['latency_ms']} ms rounds={scenario['rounds']}",
+        f"latency={scenario['latency_ms']} ms rounds={scenario['rounds']}"
+        + ("" if server == "builtin" else f" server={server}"),
         "| client | req/s (median) | vs naive | of ideal | peak RSS MiB | CPU s |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -174,9 +192,10 @@ def table(scenario: dict[str, Any]) -> list[str]:
     best = max(scenario["clients"].items(), key=lambda item: item[1]["req_per_s"])
     lines.append("")
     lines.append(
-        f"server ceiling (raw sockets, {scenario['concurrency']} keep-alive connections, "
-        f"{ceiling['loop']}): {ceiling['req_per_s']:,.0f} req/s (median); the fastest client "
-        f"({best[0]}) reaches {best[1]['req_per_s'] / ceiling['req_per_s']:.2f} of it"
+        f"server ceiling ({named}raw sockets, {scenario['concurrency']} keep-alive "
+        f"connections, {ceiling['loop']}): {ceiling['req_per_s']:,.0f} req/s (median); "
+        f"the fastest client ({best[0]}) reaches "
+        f"{best[1]['req_per_s'] / ceiling['req_per_s']:.2f} of it"
     )
     return lines
 
@@ -260,6 +279,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="builtin",
+        help="builtin: benchmarks/_server.py; nginx: a real nginx serving the same responses",
+    )
     parser.add_argument("--clients", default=",".join(default_clients()))
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -268,13 +293,23 @@ def main() -> int:
     unknown = [c for c in args.clients.split(",") if c.removesuffix("+uvloop") not in CLIENTS]
     if unknown:
         parser.error(f"unknown client(s) {', '.join(unknown)}; known: {', '.join(CLIENTS)}")
+    if args.server == "nginx" and args.latency_ms:
+        print(
+            "--latency-ms: nginx cannot add a per-request delay here; use --server builtin",
+            file=sys.stderr,
+        )
+        return 2
+    if args.server == "nginx" and find_nginx() is None:
+        print(f"--server nginx: {INSTALL_HINT}", file=sys.stderr)
+        return 2
     clients = available(args.clients.split(","))
     if not clients:
         print("no client to run", file=sys.stderr)
         return 2
     runs: dict[str, list[dict[str, float]]] = {c: [] for c in clients}
     ceiling_runs: list[dict[str, float]] = []
-    with bench_server(args.latency_ms) as base_url:
+    server = nginx_server() if args.server == "nginx" else bench_server(args.latency_ms)
+    with server as base_url:
         order = list(clients)
         for round_number in range(args.rounds):
             # A different order each round: the position in a round biases a run.
@@ -287,12 +322,14 @@ def main() -> int:
     ideal = args.concurrency / (args.latency_ms / 1000.0) if args.latency_ms else None
     scenario: dict[str, Any] = {
         "title": f"{args.n:,} GETs, concurrency {args.concurrency}, "
-        + (f"server latency {args.latency_ms:g} ms" if args.latency_ms else "no server latency"),
+        + (f"server latency {args.latency_ms:g} ms" if args.latency_ms else "no server latency")
+        + (f" ({args.server})" if args.server != "builtin" else ""),
         "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "n": args.n,
         "concurrency": args.concurrency,
         "latency_ms": args.latency_ms,
         "rounds": args.rounds,
+        "server": args.server,
         "ideal_req_per_s": ideal,
         "machine": machine(),
         "clients": {
@@ -315,7 +352,7 @@ def main() -> int:
     for line in table(scenario):
         print(line)
     if not args.no_save:
-        key = scenario_key(args.n, args.concurrency, args.latency_ms)
+        key = scenario_key(args.n, args.concurrency, args.latency_ms, args.server)
         write_results(args.results_dir, key, scenario)
     failures = []
     got = median.get("get_many")

@@ -2,7 +2,7 @@
 
 Every input ID yields exactly one result, successes equal the mock's data, and resident
 memory, open file descriptors and the pool are flat from start to end. CI runs
-CHIRP_SOAK_IDS (default 100,000) IDs; run a larger soak by hand, e.g.
+CHIRP_SOAK_IDS (default 200,000) IDs; run a larger soak by hand, e.g.
 ``CHIRP_SOAK_IDS=1000000 pytest tests/integration/test_soak.py -s``.
 """
 
@@ -31,7 +31,7 @@ from chirp_async import (
 )
 from chirp_async.testing import Fault, MockChirpServer, generate_call
 
-SOAK_IDS = int(os.environ.get("CHIRP_SOAK_IDS", "100000"))
+SOAK_IDS = int(os.environ.get("CHIRP_SOAK_IDS", "200000"))
 FAULT_RATE = 0.02
 MISSING_EVERY = 997  # IDs whose index is a multiple of this are 404s
 PAGE = resource.getpagesize()
