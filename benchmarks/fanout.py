@@ -178,15 +178,20 @@ def table(scenario: dict[str, Any]) -> list[str]:
         f"n={scenario['n']} concurrency={scenario['concurrency']} "
         f"latency={scenario['latency_ms']} ms rounds={scenario['rounds']}"
         + ("" if server == "builtin" else f" server={server}"),
-        "| client | req/s (median) | vs naive | of ideal | peak RSS MiB | CPU s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| client | req/s (median) | vs naive | vs tuned | of ideal | peak RSS MiB | CPU s "
+        "| CPU % |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    tuned = scenario["clients"].get("tuned")
     for c, row in scenario["clients"].items():
         vs = f"{row['vs_naive']:.2f}x" if row["vs_naive"] is not None else "-"
+        vs_tuned = f"{row['req_per_s'] / tuned['req_per_s']:.2f}x" if tuned else "-"
         of_ideal = f"{row['of_ideal']:.2f}" if row["of_ideal"] is not None else "-"
+        # The client process's CPU time over its wall time: 100% is one core kept busy.
+        cpu_share = statistics.median(r["cpu_s"] / r["elapsed"] for r in row["runs"]) * 100
         lines.append(
-            f"| {c} | {row['req_per_s']:,.0f} | {vs} | {of_ideal} | "
-            f"{row['peak_rss_mib']:.1f} | {row['cpu_s']:.2f} |"
+            f"| {c} | {row['req_per_s']:,.0f} | {vs} | {vs_tuned} | {of_ideal} | "
+            f"{row['peak_rss_mib']:.1f} | {row['cpu_s']:.2f} | {cpu_share:.0f} |"
         )
     ceiling = scenario["ceiling"]
     best = max(scenario["clients"].items(), key=lambda item: item[1]["req_per_s"])

@@ -55,14 +55,6 @@ def copy_exception(exc: E) -> E:
 
 
 @final
-class _Flight(Generic[V]):
-    __slots__ = ("followers",)
-
-    def __init__(self) -> None:
-        self.followers: list[asyncio.Future[V]] = []
-
-
-@final
 class SingleFlight(Generic[K, V]):
     """Deduplicates concurrent executions of ``work(key)`` by key.
 
@@ -74,7 +66,8 @@ class SingleFlight(Generic[K, V]):
     __slots__ = ("_flights",)
 
     def __init__(self) -> None:
-        self._flights: dict[K, _Flight[V]] = {}
+        # Per key in flight, the futures of its followers (a plain list: no object per call).
+        self._flights: dict[K, list[asyncio.Future[V]]] = {}
 
     @property
     def in_flight(self) -> int:
@@ -98,31 +91,31 @@ class SingleFlight(Generic[K, V]):
         # level between the caller and the socket is paid again on each resumption.
         flights = self._flights
         while True:
-            flight = flights.get(key)
-            if flight is not None:
+            followers = flights.get(key)
+            if followers is not None:
                 future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-                flight.followers.append(future)
+                followers.append(future)
                 try:
                     return await future
                 except _LeaderGone:
                     continue  # the leader was cancelled: lead (or follow the new leader)
-            flight = flights[key] = _Flight()
+            followers = flights[key] = []
             try:
                 result = await work(key)
             except Exception as exc:
                 del flights[key]
-                for future in flight.followers:
+                for future in followers:
                     if not future.done():
                         future.set_exception(copy_exception(exc))
                 raise
             except BaseException:  # cancelled (or interpreter exit): hand over, do not fail
                 del flights[key]
-                for future in flight.followers:
+                for future in followers:
                     if not future.done():
                         future.set_exception(_LeaderGone())
                 raise
             del flights[key]
-            for future in flight.followers:
+            for future in followers:
                 if not future.done():
                     future.set_result(result)
             return result

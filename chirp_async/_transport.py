@@ -29,6 +29,7 @@ from ._errors import (
 from ._logging import logger
 from ._pacing import Pacer
 from ._retry import RETRYABLE_STATUSES, RetryBudget
+from ._slots import Slots
 from ._stats import Counters
 from ._version import __version__
 
@@ -98,7 +99,7 @@ class ConnectionPool:
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
 
     @property
     def closed(self) -> bool:
@@ -146,7 +147,7 @@ class ConnectionPool:
         if connector is not None:  # all our requests go to one host: the lower bound rules
             limits = [n for n in (connector.limit, connector.limit_per_host) if n]
             if limits:
-                self._slots = asyncio.Semaphore(min(limits))
+                self._slots = Slots(min(limits))
         return session
 
     def connection_counts(self) -> tuple[int, int]:
@@ -162,7 +163,7 @@ class ConnectionPool:
         return idle + in_use, idle
 
     @property
-    def slots(self) -> asyncio.Semaphore | None:
+    def slots(self) -> Slots | None:
         """One unit per connection the pool may open (``None``: unlimited, or not opened).
 
         An attempt takes a unit before its timeout starts, so that no attempt spends its
@@ -323,8 +324,8 @@ class Transport:
             status = 0
             headers: Mapping[str, str] | None = None
             try:
-                if slots is not None:
-                    await slots.acquire()
+                if slots is not None and not slots.try_take():
+                    await slots.take()
                 try:
                     attempt_started = time.perf_counter()
                     async with session.get(url, **options) as resp:  # type: ignore[arg-type]
@@ -340,7 +341,7 @@ class Transport:
                             body = body.replace(self._secret, b"***")
                 finally:
                     if slots is not None:
-                        slots.release()
+                        slots.give()
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 pacer.release(status, headers)
                 error = self._map_exception(exc)

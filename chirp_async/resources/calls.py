@@ -287,26 +287,39 @@ class Calls:
         id_list: list[object] = list(ids)
         check_concurrency(concurrency)
         total = len(id_list)
-        outcomes: dict[str, Call | ChirpError] = {}
         slots: list[Call | ChirpError | None] = [None] * total
-        positions: dict[str, list[int]] = {}
+        positions: dict[str, int | list[int]] = {}  # an int for the usual, unique ID
+        invalid = 0
         for index, call_id in enumerate(id_list):
-            if _is_valid_call_id(call_id):
-                positions.setdefault(cast("str", call_id), []).append(index)
-            else:
+            if not _is_valid_call_id(call_id):
                 slots[index] = InvalidCallIdError(call_id)
-        done = failed = total - sum(len(p) for p in positions.values())
+                invalid += 1
+                continue
+            seen = positions.setdefault(cast("str", call_id), index)
+            if seen != index:
+                if isinstance(seen, int):
+                    positions[cast("str", call_id)] = [seen, index]
+                else:
+                    seen.append(index)
+        done = failed = invalid
         if on_progress is not None and done:
             on_progress(done, total, failed)
         if positions:
 
             def record(call_id: str, outcome: Call | ChirpError) -> None:
                 nonlocal done, failed
-                outcomes[call_id] = outcome
+                where = positions[call_id]
+                count = 1
+                if isinstance(where, int):
+                    slots[where] = outcome
+                else:
+                    count = len(where)
+                    for index in where:
+                        slots[index] = outcome
+                if isinstance(outcome, ChirpError):
+                    failed += count
                 if on_progress is not None:
-                    count = len(positions[call_id])
                     done += count
-                    failed += count if isinstance(outcome, ChirpError) else 0
                     on_progress(done, total, failed)
 
             await run_all(
@@ -316,20 +329,15 @@ class Calls:
                 catch=ChirpError,
                 on_done=record,
             )
-            for call_id, indexes in positions.items():
-                for index in indexes:
-                    slots[index] = outcomes[call_id]
         results = cast("list[Call | ChirpError]", slots)
-        if return_exceptions:
-            return results
+        if return_exceptions or not failed:
+            return results if return_exceptions else cast("list[Call]", results)
         errors = {
             (item if isinstance(item, str) else repr(item)): outcome
             for item, outcome in zip(id_list, results, strict=True)
             if isinstance(outcome, ChirpError)
         }
-        if errors:
-            raise BatchError(results, errors)
-        return cast("list[Call]", results)
+        raise BatchError(results, errors)
 
 
 def _check_not_single_id(ids: object) -> None:
