@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sized
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Sized
 from typing import Final, Literal, cast, final, overload
 
 from .._coalesce import SingleFlight
@@ -204,26 +204,17 @@ class Calls:
         _check_not_single_id(ids)
         total = len(ids) if isinstance(ids, Sized) else None
         workers = self._workers(concurrency, total)
-        return self._iterate(ids, workers, total, on_progress)
+        results = fan_out(ids, self._get_checked, concurrency=workers, catch=ChirpError)
+        if on_progress is None:
+            return results  # no wrapping generator: one layer less per ID
+        return _with_progress(results, total, on_progress)
 
-    async def _iterate(
-        self,
-        ids: Iterable[str] | AsyncIterable[str],
-        workers: int,
-        total: int | None,
-        on_progress: ProgressCallback | None,
-    ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
-        done = failed = 0
-        results = fan_out(ids, self.get, concurrency=workers, catch=ChirpError)
-        try:
-            async for call_id, outcome in results:
-                if on_progress is not None:
-                    done += 1
-                    failed += isinstance(outcome, ChirpError)
-                    on_progress(done, total, failed)
-                yield call_id, outcome
-        finally:
-            await results.aclose()
+    def _get_checked(self, call_id: str) -> Awaitable[Call]:
+        """`get` for the fan-out's workers, without a coroutine of its own.
+
+        An invalid ID raises here, when the worker calls this, inside its ``try``.
+        """
+        return self._flights.run(validate_call_id(call_id), self._fetch)
 
     @overload
     async def get_many(
@@ -338,6 +329,23 @@ class Calls:
             if isinstance(outcome, ChirpError)
         }
         raise BatchError(results, errors)
+
+
+async def _with_progress(
+    results: AsyncGenerator[tuple[str, Call | ChirpError], None],
+    total: int | None,
+    on_progress: ProgressCallback,
+) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
+    """Pass ``results`` through, calling ``on_progress(done, total, failed)`` for each."""
+    done = failed = 0
+    try:
+        async for call_id, outcome in results:
+            done += 1
+            failed += isinstance(outcome, ChirpError)
+            on_progress(done, total, failed)
+            yield call_id, outcome
+    finally:
+        await results.aclose()
 
 
 def _check_not_single_id(ids: object) -> None:
