@@ -16,9 +16,9 @@ row above it; ``added`` is its own cost.
 | get_many, per ID | the fan-out engine, duplicate removal, result alignment |
 | iter_many, per ID | the streaming fan-out engine |
 
-Two more rows show the switches: DEBUG logging on (to a handler that drops records) and
-``deadline=`` set. Timings are medians of ``--rounds`` rounds of ``--n`` requests, in one
-process, on one event loop.
+Three more rows show the switches: an ``on_progress`` callback (that does nothing), DEBUG
+logging on (to a handler that drops records), and ``deadline=`` set. Timings are medians
+of ``--rounds`` rounds of ``--n`` requests, in one process, on one event loop.
 
 Run: python -m benchmarks.layers [--n 50000] [--rounds 7]
 """
@@ -153,6 +153,12 @@ async def measure(n: int, rounds: int) -> list[tuple[str, float, float | None]]:
             async for _ in calls.iter_many(ids[:k]):
                 pass
 
+        def progress(done: int, total: int | None, failed: int) -> None:
+            return None
+
+        async def get_many_progress(k: int) -> None:
+            await calls.get_many(ids[:k], on_progress=progress)
+
         for name, run in (
             ("stand-in GET + read", bare),
             ("+ msgspec decode", bare_decode),
@@ -163,6 +169,8 @@ async def measure(n: int, rounds: int) -> list[tuple[str, float, float | None]]:
             ("iter_many, per ID", iter_many),
         ):
             rows.append((name, await _per_request_us(run, n, rounds)))
+
+        with_progress = await _per_request_us(get_many_progress, n, rounds)
 
         handler = logging.NullHandler()
         level = logger.level
@@ -194,6 +202,8 @@ async def measure(n: int, rounds: int) -> list[tuple[str, float, float | None]]:
         out.append((name, us, None if base is None else us - base))
         previous = us
     get_us = rows[4][1]
+    get_many_us = rows[5][1]
+    out.append(("get_many, per ID, on_progress set", with_progress, with_progress - get_many_us))
     out.append(("calls.get, DEBUG logging on", logged, logged - get_us))
     out.append(("calls.get, deadline= set", with_deadline, with_deadline - get_us))
     return out
