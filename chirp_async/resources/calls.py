@@ -152,7 +152,7 @@ class Calls:
             print(call.status, call.duration)
             ```
         """
-        return await self._flights.run(validate_call_id(call_id), self._fetch)
+        return await self._get_checked(call_id)
 
     def _workers(self, concurrency: int, known_items: int | None = None) -> int:
         check_concurrency(concurrency)
