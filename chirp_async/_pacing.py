@@ -94,6 +94,22 @@ class Pacer:
         """Seconds left in the current coordinated pause (0 when not paused)."""
         return max(0.0, self._pause_until - self.clock())
 
+    def expected_wait(self) -> float:
+        """Seconds `acquire` is known to wait now: a pause, a spent window, a rate slot.
+
+        A wait whose end is not known yet (a spent window whose reset no answer has told)
+        counts as 0.
+        """
+        now = self.clock()
+        wait = self._pause_until - now
+        remaining = self._remaining
+        reset = self._window_reset
+        if remaining is not None and remaining <= 0 and reset is not None:
+            wait = max(wait, min(reset + _RESET_MARGIN - self.wall_clock(), _MAX_RESET_WAIT))
+        if self._interval:
+            wait = max(wait, self._next_slot - now)
+        return max(wait, 0.0)
+
     def must_wait(self) -> bool:
         """Whether `acquire` could have to wait (checked without a coroutine, on the hot path)."""
         if self._pause_until or self._interval:

@@ -317,7 +317,10 @@ class Transport:
         retry = 0
         while True:
             if not pacer.try_start():
-                await pacer.acquire()
+                if deadline_at is None:
+                    await pacer.acquire()
+                else:
+                    await self._acquire_before(deadline_at)
             if deadline_at is not None:
                 options = self._deadline_options(deadline_at)  # may raise: pacer released
             counters.attempts += 1
@@ -418,6 +421,28 @@ class Transport:
         if self._budget is not None and not self._budget.spend(timeout=timed_out):
             return None
         return delay
+
+    async def _acquire_before(self, deadline_at: float) -> None:
+        """Pass the pacer, or raise at once if its wait would outlast the deadline.
+
+        Raises:
+            APITimeoutError: The client is paused (a 429's ``Retry-After``) or its
+                rate-limit window is spent for longer than the call has left, or the wait
+                took longer than expected.
+        """
+        left = deadline_at - time.monotonic()
+        wait = self._pacer.expected_wait()
+        if wait >= left:
+            raise APITimeoutError(
+                f"deadline of {self._deadline}s would pass while the client waits "
+                f"{wait:.2f}s to send (a Retry-After pause or a spent rate-limit window)"
+            )
+        try:
+            await asyncio.wait_for(self._pacer.acquire(), left)
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                f"deadline of {self._deadline}s exceeded while waiting to send"
+            ) from None
 
     def _deadline_options(self, deadline_at: float) -> dict[str, object]:
         """The request options with the attempt's time limit shortened to end by the deadline."""

@@ -143,3 +143,38 @@ def test_invalid_budget_and_deadline_are_rejected(
 ) -> None:
     with pytest.raises(error, match=message):
         AsyncChirp("sk_test_app_" + "x" * 27, **options)  # type: ignore[arg-type]
+
+
+async def test_a_pause_longer_than_the_deadline_fails_the_next_call_at_once(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    client = make_client(max_retries=0)
+    server.script(IDS[0], Fault.status(429, retry_after="30"))
+    with pytest.raises(RateLimitError):
+        await client.calls.get(IDS[0])  # the whole client is now paused for 30 s
+    patient = client.with_options(deadline=1.0)
+
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError, match=r"deadline of 1\.0s would pass while the client"):
+        await patient.calls.get(IDS[1])
+
+    assert time.monotonic() - started < 0.9  # raised before the deadline, without a sleep
+    assert server.requests_for(IDS[1]) == 0
+    assert client.stats().paused_for > 28
+
+
+async def test_a_pause_that_fits_the_deadline_is_waited_then_sent(
+    make_client: ClientFactory, server: MockChirpServer
+) -> None:
+    client = make_client(max_retries=0)
+    server.script(IDS[0], Fault.status(429, retry_after_ms=200))
+    with pytest.raises(RateLimitError):
+        await client.calls.get(IDS[0])
+    patient = client.with_options(deadline=5.0)
+
+    started = time.monotonic()
+    call = await patient.calls.get(IDS[1])
+
+    assert call.id == IDS[1]
+    assert time.monotonic() - started >= 0.15  # it waited out the pause first
+    assert server.requests_for(IDS[1]) == 1

@@ -570,3 +570,44 @@ async def test_start_counts_an_attempt_like_acquire_does(fake: FakeTime) -> None
     expected_wait = until_reset(fake)
     await pacer.acquire()
     assert fake.sleeps == [expected_wait]
+
+
+# --- expected wait (what a deadline is checked against) --------------------------------------
+
+
+async def test_expected_wait_is_zero_when_nothing_holds_attempts_back(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    assert pacer.expected_wait() == 0.0
+    await pacer.acquire()
+    pacer.release(200, window(remaining=10))
+    assert pacer.expected_wait() == 0.0
+
+
+async def test_expected_wait_is_what_is_left_of_a_pause(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    pacer.pause(5.0)
+    fake.advance(2.0)
+    assert pacer.expected_wait() == 3.0
+
+
+async def test_expected_wait_of_a_spent_window_is_the_time_to_its_reset(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0))
+    assert pacer.expected_wait() == pytest.approx(until_reset(fake))
+    pacer.pause(until_reset(fake) + 10.0)  # the longer of the two
+    assert pacer.expected_wait() == pytest.approx(until_reset(fake) + 10.0)
+
+
+async def test_expected_wait_ignores_a_remaining_zero_without_a_reset(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0, reset=None))
+    assert pacer.expected_wait() == 0.0
+
+
+async def test_expected_wait_includes_the_next_rate_limit_slot(fake: FakeTime) -> None:
+    pacer = make_pacer(fake, rate_limit=4)
+    await pacer.acquire()
+    assert pacer.expected_wait() == 0.25
