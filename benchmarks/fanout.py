@@ -49,7 +49,7 @@ from typing import Any
 from benchmarks._nginx import INSTALL_HINT, find_nginx, nginx_server
 from benchmarks.clients import CLIENTS, missing_packages
 
-DEFAULT_CLIENTS = ("naive", "tuned", "get_many", "iter_many")
+DEFAULT_CLIENTS = ("naive", "tuned", "tuned_reads", "get_many", "iter_many")
 OPTIONAL_CLIENTS = ("httpx_pydantic", "get_many+uvloop")  # in the default when installed
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PACKAGES = ("chirp-async", "aiohttp", "msgspec", "httpx", "pydantic", "uvloop", "matplotlib")

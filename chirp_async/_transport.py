@@ -13,7 +13,7 @@ import platform
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, final
+from typing import Any, Final, final
 
 import aiohttp
 import yarl
@@ -173,7 +173,7 @@ class ConnectionPool:
 
     def _create_session(self) -> aiohttp.ClientSession:
         config = self._config
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             limit=config.max_connections,
             limit_per_host=0,
             ssl=config.ssl_context or True,  # never False: verification stays on
@@ -194,6 +194,43 @@ class ConnectionPool:
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+_READ_SIZE: Final = 64 * 1024
+"""Bytes asked of each socket read (asyncio's selector transport asks 256 KiB).
+
+CPython allocates the whole size for every read and then shrinks it; at 256 KiB glibc
+serves that with mmap, mremap and munmap, three system calls per read. Below malloc's
+mmap threshold (128 KiB) the buffer comes from the heap: 13% more requests per second for
+a hand-written aiohttp client in the fan-out benchmark. A Call is about 1 KiB.
+"""
+
+
+def shrink_reads(transport: object) -> None:
+    """Make ``transport`` read at most `_READ_SIZE` bytes at a time.
+
+    Only asyncio's plain socket transport has a ``max_size``; TLS transports and uvloop's
+    read into a buffer they keep, and are left alone.
+
+    Args:
+        transport: A new connection's transport (or ``None``).
+    """
+    if getattr(transport, "max_size", 0) > _READ_SIZE:
+        transport.max_size = _READ_SIZE  # type: ignore[attr-defined]
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector, with `shrink_reads` applied to every new connection.
+
+    The hook is aiohttp's internal ``_create_connection``, called with whatever arguments
+    that version passes; should a later aiohttp no longer call it, the connections simply
+    keep asyncio's read size.
+    """
+
+    async def _create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        protocol = await super()._create_connection(*args, **kwargs)
+        shrink_reads(getattr(protocol, "transport", None))
+        return protocol
 
 
 def build_headers(config: ClientConfig) -> dict[str, str]:
