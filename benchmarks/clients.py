@@ -60,10 +60,9 @@ async def naive(base_url: str, n: int, concurrency: int) -> int:
     return sum(1 for r in results if r)
 
 
-async def tuned(base_url: str, n: int, concurrency: int) -> int:
-    """Long-lived workers pulling from an iterator; typed msgspec decode."""
+async def _tuned_loop(base_url: str, n: int, connector: aiohttp.TCPConnector) -> int:
+    """The tuned clients' loop: ``connector.limit`` long-lived workers, typed decode."""
     decoder = msgspec.json.Decoder(Call)
-    connector = aiohttp.TCPConnector(limit=concurrency)
     ids = iter(ids_for(n))
     ok = 0
     async with aiohttp.ClientSession(connector=connector, headers=HEADERS) as session:
@@ -76,8 +75,13 @@ async def tuned(base_url: str, n: int, concurrency: int) -> int:
                         decoder.decode(await resp.read())
                         ok += 1
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker() for _ in range(connector.limit)))
     return ok
+
+
+async def tuned(base_url: str, n: int, concurrency: int) -> int:
+    """Long-lived workers pulling from an iterator; typed msgspec decode."""
+    return await _tuned_loop(base_url, n, aiohttp.TCPConnector(limit=concurrency))
 
 
 class _SmallReadsConnector(aiohttp.TCPConnector):
@@ -97,22 +101,7 @@ async def tuned_reads(base_url: str, n: int, concurrency: int) -> int:
     In a fresh process every 256 KiB read costs glibc an mmap, an mremap and a munmap;
     this client shows the hand-written loop without that cost, on equal footing with the SDK.
     """
-    decoder = msgspec.json.Decoder(Call)
-    connector = _SmallReadsConnector(limit=concurrency)
-    ids = iter(ids_for(n))
-    ok = 0
-    async with aiohttp.ClientSession(connector=connector, headers=HEADERS) as session:
-
-        async def worker() -> None:
-            nonlocal ok
-            for call_id in ids:
-                async with session.get(f"{base_url}/v1/calls/{call_id}") as resp:
-                    if resp.status == 200:
-                        decoder.decode(await resp.read())
-                        ok += 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return ok
+    return await _tuned_loop(base_url, n, _SmallReadsConnector(limit=concurrency))
 
 
 async def get_many(base_url: str, n: int, concurrency: int) -> int:
