@@ -55,12 +55,12 @@ class EventLoop(str, enum.Enum):
 
 
 def _uvloop_run() -> Callable[[Coroutine[Any, Any, _T]], _T] | None:
-    """Return ``uvloop.run`` when uvloop is installed, else ``None``."""
+    """Return ``uvloop.run`` when uvloop (0.18 or later, which has it) is installed."""
     try:
         import uvloop  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return None
-    run: Callable[[Coroutine[Any, Any, _T]], _T] = uvloop.run
+    run: Callable[[Coroutine[Any, Any, _T]], _T] | None = getattr(uvloop, "run", None)
     return run
 
 
@@ -239,7 +239,8 @@ def run_until_interrupted(
             run_loop = uvloop_run
         elif loop is EventLoop.UVLOOP:
             raise typer.BadParameter(
-                "uvloop is not installed: pip install 'chirp-async[speed]' (not on Windows)",
+                "uvloop is not installed (or older than 0.18): pip install 'chirp-async[speed]' "
+                "(not on Windows)",
                 param_hint="'--loop'",
             )
     received: list[int] = []

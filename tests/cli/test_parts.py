@@ -8,7 +8,9 @@ import io
 import logging
 import os
 import signal
+import sys
 import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -341,7 +343,7 @@ def test_auto_falls_back_to_asyncio_and_uvloop_is_refused_without_uvloop(
         return type(asyncio.get_running_loop()).__module__
 
     assert run_until_interrupted(main, loop=EventLoop.AUTO) == "asyncio.unix_events"
-    with pytest.raises(typer.BadParameter, match=r"uvloop is not installed: pip install"):
+    with pytest.raises(typer.BadParameter, match=r"uvloop is not installed \(or older than"):
         run_until_interrupted(main, loop=EventLoop.UVLOOP)
 
 
@@ -360,3 +362,14 @@ def test_a_signal_on_uvloop_cancels_and_runs_cleanup() -> None:
 
     assert info.value.exit_status == 130
     assert cleaned_up == [True]
+
+
+def test_an_old_uvloop_without_run_counts_as_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", types.ModuleType("uvloop"))  # no .run
+
+    async def main() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_until_interrupted(main, loop=EventLoop.AUTO) == "asyncio.unix_events"
