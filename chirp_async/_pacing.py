@@ -105,7 +105,7 @@ class Pacer:
         remaining = self._remaining
         reset = self._window_reset
         if remaining is not None and remaining <= 0 and reset is not None:
-            wait = max(wait, min(reset + _RESET_MARGIN - self.wall_clock(), _MAX_RESET_WAIT))
+            wait = max(wait, self._until_reset(reset))
         if self._interval:
             wait = max(wait, self._next_slot - now)
         return max(wait, 0.0)
@@ -128,14 +128,9 @@ class Pacer:
 
         The hot path's one call: ``if not pacer.try_start(): await pacer.acquire()``.
         """
-        if self._pause_until or self._interval:
+        if self.must_wait():
             return False
-        remaining = self._remaining
-        if remaining is not None:
-            if remaining <= 0:
-                return False
-            self._remaining = remaining - 1
-        self._in_flight += 1
+        self.start()
         return True
 
     async def acquire(self) -> None:
@@ -199,11 +194,15 @@ class Pacer:
         if reset is None:  # spent, nothing in flight, no reset known: let one probe go
             self._remaining = None
             return 0.0
-        wait = reset + _RESET_MARGIN - self.wall_clock()
+        wait = self._until_reset(reset)
         if wait > 0:
-            return min(wait, _MAX_RESET_WAIT)
+            return wait
         self._open_window(reset)
         return 0.0
+
+    def _until_reset(self, reset: int) -> float:
+        """Seconds until ``reset`` (plus the margin) on the wall clock, at most the cap."""
+        return min(reset + _RESET_MARGIN - self.wall_clock(), _MAX_RESET_WAIT)
 
     def _open_window(self, reset: int) -> None:
         """Start the window after the one that reset at ``reset``.
@@ -233,17 +232,12 @@ class Pacer:
             return
         if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):
             return
-        # Parsed inline rather than with header_int: this runs once per response.
-        raw = headers.get("x-ratelimit-reset")
-        if raw is None:
+        reset = header_int(headers, "x-ratelimit-reset")
+        if reset is None or reset <= self._reset_passed:
+            return  # no usable headers, or a straggler from a window already over
+        remaining = header_int(headers, "x-ratelimit-remaining")
+        if remaining is None:
             return
-        try:
-            reset = int(raw)
-            remaining = int(headers["x-ratelimit-remaining"])
-        except (KeyError, ValueError):
-            return  # not usable: the next answer will tell
-        if reset <= self._reset_passed:
-            return  # a straggler from a window already over
         if reset != self._window_reset or self._limit is None:
             limit = header_int(headers, "x-ratelimit-limit")
             if limit is not None:
