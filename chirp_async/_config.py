@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import os
@@ -34,6 +35,7 @@ ENV_LOG: Final = "CHIRP_LOG"
 _KNOWN_KEY_PREFIXES: Final = ("sk_live_app_", "sk_test_app_", "sk_admin_")
 _ADMIN_KEY_PREFIX: Final = "sk_admin_"
 _RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length"})
+_FINGERPRINT_KEY: Final = b"chirp-async key fingerprint v1"
 _HOST_PATTERN: Final = re.compile(r"[A-Za-z0-9._~-]+|\[?[0-9A-Fa-f:.]+\]?")
 
 
@@ -51,6 +53,20 @@ class Secret:
     def reveal(self) -> str:
         """Return the secret value."""
         return self._value
+
+    def fingerprint(self) -> str:
+        """Return a stable ID of the key from which the key cannot be read back.
+
+        The same key gives the same fingerprint in every process and on every machine;
+        two keys never share one. Shared stores (rate limits, caches) name their entries
+        by it, never by the key.
+
+        Returns:
+            32 hexadecimal characters (a keyed BLAKE2b digest of the key).
+        """
+        return hashlib.blake2b(
+            self._value.encode(), key=_FINGERPRINT_KEY, digest_size=16
+        ).hexdigest()
 
     @property
     def masked(self) -> str:
