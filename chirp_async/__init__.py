@@ -19,6 +19,7 @@ from ._errors import APIStatusError as APIStatusError
 from ._errors import APITimeoutError as APITimeoutError
 from ._errors import AuthenticationError as AuthenticationError
 from ._errors import BadRequestError as BadRequestError
+from ._errors import BatchAbortedError as BatchAbortedError
 from ._errors import BatchError as BatchError
 from ._errors import ChirpError as ChirpError
 from ._errors import ClientStateError as ClientStateError
@@ -50,6 +51,7 @@ __all__ = [
     "AsyncChirp",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
     "BatchError",
     "Call",
     "CallChannel",

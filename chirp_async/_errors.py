@@ -6,6 +6,7 @@ ChirpError
 ├── ConfigurationError                         no API key, or an admin key
 ├── ClientStateError (also RuntimeError)       closed client, wrong event loop
 ├── BatchError                                 get_many: some IDs failed
+├── BatchAbortedError                          not sent: the batch stopped (key rejected)
 └── APIError
     ├── APIConnectionError                     no usable HTTP response (retried)
     │   └── APITimeoutError (also TimeoutError) an attempt ran out of time (retried)
@@ -43,6 +44,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
     "BatchError",
     "ChirpError",
     "ClientStateError",
@@ -117,6 +119,26 @@ class BatchError(ChirpError):
             f"{sum(kinds.values())} of {len(results)} call IDs failed ({breakdown}); "
             "see .errors (by ID) and .results (aligned with the input)"
         )
+
+
+class BatchAbortedError(ChirpError):
+    """This ID was not sent: the batch stopped because the API rejected the key.
+
+    A 401 (or a 403 saying the account or key is restricted) says nothing about the ID
+    and everything about the key, so `get_many` / `iter_many` stop sending at the first
+    one. IDs already in flight finish; every ID not yet sent gets its own
+    `BatchAbortedError`, whose ``__cause__`` is the error that stopped the batch.
+
+    Attributes:
+        call_id: The ID that was not sent.
+    """
+
+    def __init__(self, call_id: object, cause: BaseException) -> None:
+        self.call_id = call_id
+        status = getattr(cause, "status_code", None)
+        why = f"HTTP {status}" if status is not None else type(cause).__name__
+        super().__init__(f"not sent: the batch stopped when the API rejected the key ({why})")
+        self.__cause__ = cause
 
 
 class APIError(ChirpError):

@@ -38,7 +38,7 @@ from typing import Generic, TypeVar, final
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-__all__ = ["ProgressCallback", "check_concurrency", "fan_out", "run_all"]
+__all__ = ["ProgressCallback", "StopRule", "check_concurrency", "fan_out", "run_all"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -78,18 +78,42 @@ class _Source(Generic[T]):
                 raise _Exhausted from None
 
 
+@final
+class StopRule(Generic[T, E]):
+    """Stops a fan-out from starting work once an outcome says the rest is pointless.
+
+    After the first outcome for which ``trips(outcome)`` is true (a rejected API key, say),
+    items already being worked on finish, and every item not yet started gets
+    ``stand_in(item, cause)`` as its outcome, without any work.
+
+    Args:
+        trips: Whether a caught exception stops the fan-out.
+        stand_in: The outcome given to each item that was not started.
+    """
+
+    __slots__ = ("cause", "stand_in", "trips")
+
+    def __init__(self, trips: Callable[[E], bool], stand_in: Callable[[T, E], E]) -> None:
+        self.trips = trips
+        self.stand_in = stand_in
+        self.cause: E | None = None
+        """The outcome that stopped the fan-out, once one has."""
+
+
 async def _worker(
     source: _Source[T],
     work: Callable[[T], Awaitable[R]],
     catch: type[E] | tuple[type[E], ...],
     deliver: Callable[[T, R | E], bool],
     deliver_later: Callable[[T, R | E], Awaitable[None]] | None = None,
+    stop: StopRule[T, E] | None = None,
 ) -> None:
     """Work items until the input is exhausted.
 
     ``deliver`` hands an outcome over at once and returns whether it could; when it could
     not, ``deliver_later`` waits until it can. A sync input is read without a coroutine
     per item, and delivery without one while there is room: this loop runs per request.
+    Once ``stop`` has a cause, items get its stand-in outcome instead of work.
     """
     items = source.sync
     while True:
@@ -105,10 +129,15 @@ async def _worker(
             except _Exhausted:
                 return
         outcome: R | E
-        try:
-            outcome = await work(item)
-        except catch as exc:
-            outcome = exc
+        if stop is not None and stop.cause is not None:
+            outcome = stop.stand_in(item, stop.cause)
+        else:
+            try:
+                outcome = await work(item)
+            except catch as exc:
+                outcome = exc
+                if stop is not None and stop.cause is None and stop.trips(exc):
+                    stop.cause = exc
         if not deliver(item, outcome):
             assert deliver_later is not None
             await deliver_later(item, outcome)
@@ -158,6 +187,7 @@ async def run_all(
     concurrency: int,
     catch: type[E] | tuple[type[E], ...],
     on_done: Callable[[T, R | E], object],
+    stop: StopRule[T, E] | None = None,
 ) -> None:
     """Run ``work`` on every item, ``concurrency`` at a time; report each outcome.
 
@@ -167,6 +197,7 @@ async def run_all(
         concurrency: How many items may be worked on at once (>= 1).
         catch: Exception classes that are outcomes rather than failures.
         on_done: Called with ``(item, result_or_exception)`` as each item completes.
+        stop: When to stop starting work, and what the items not started get.
 
     Raises:
         Exception: From the input iterable, ``on_done``, or ``work`` when not in
@@ -182,7 +213,7 @@ async def run_all(
     try:
         async with anyio.create_task_group() as group:
             for _ in range(concurrency):
-                group.start_soon(_worker, source, work, catch, deliver)
+                group.start_soon(_worker, source, work, catch, deliver, None, stop)
     except Exception as error:
         inner = _unwrap(error)
         if inner is error:
@@ -196,6 +227,7 @@ async def fan_out(
     *,
     concurrency: int,
     catch: type[E] | tuple[type[E], ...],
+    stop: StopRule[T, E] | None = None,
 ) -> AsyncGenerator[tuple[T, R | E], None]:
     """Yield ``(item, outcome)`` for every item, in completion order.
 
@@ -208,6 +240,7 @@ async def fan_out(
         work: The coroutine function to run per item.
         concurrency: How many items may be worked on at once (>= 1).
         catch: Exception classes that are outcomes rather than failures.
+        stop: When to stop starting work, and what the items not started get.
 
     Yields:
         ``(item, result_or_exception)`` pairs, as they complete.
@@ -231,7 +264,7 @@ async def fan_out(
             await send.send((item, outcome))
 
         with send:
-            await _worker(source, work, catch, deliver, deliver_later)
+            await _worker(source, work, catch, deliver, deliver_later, stop)
 
     async def drive() -> None:
         async with anyio.create_task_group() as group:

@@ -8,8 +8,15 @@ from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, 
 from typing import Final, Literal, cast, final, overload
 
 from .._coalesce import SingleFlight
-from .._errors import BatchError, ChirpError, InvalidCallIdError
-from .._fanout import ProgressCallback, check_concurrency, fan_out, run_all
+from .._errors import (
+    AuthenticationError,
+    BatchAbortedError,
+    BatchError,
+    ChirpError,
+    InvalidCallIdError,
+    PermissionDeniedError,
+)
+from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, run_all
 from .._models import Call, parse_call
 from .._response import APIResponse
 from .._transport import RawResponse, Transport
@@ -19,6 +26,31 @@ __all__ = ["Calls", "CallsWithRawResponse", "validate_call_id"]
 _CALL_ID_PATTERN: Final = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
 _CALLS_PATH: Final = "/v1/calls/"
 DEFAULT_CONCURRENCY: Final = 16
+_KEY_LEVEL_403_CODES: Final = frozenset({"account_restricted"})
+"""403 codes that are about the key or account, not the ID: a batch stops on them."""
+
+
+def rejects_key(error: ChirpError) -> bool:
+    """Return whether ``error`` says the API key (not the ID) was refused.
+
+    A 401, or a 403 whose ``type`` is ``authentication_error`` or whose ``code`` says the
+    account is restricted: sending more IDs with the same key can only fail the same way.
+
+    Args:
+        error: An ID's outcome.
+
+    Returns:
+        Whether a batch should stop sending.
+    """
+    if isinstance(error, AuthenticationError):
+        return True
+    return isinstance(error, PermissionDeniedError) and (
+        error.code in _KEY_LEVEL_403_CODES or error.type == "authentication_error"
+    )
+
+
+def _batch_stop() -> StopRule[str, ChirpError]:
+    return StopRule(rejects_key, BatchAbortedError)
 
 
 def validate_call_id(call_id: object) -> str:
@@ -176,6 +208,10 @@ class Calls:
         a request). Duplicates are not removed (a stream cannot be), but concurrent ones
         share a request.
 
+        When the API rejects the key (a 401, or a 403 saying the account is restricted),
+        no further ID is sent: those in flight finish, and every later ID comes back with
+        a `BatchAbortedError` (its ``__cause__`` is the rejection) without a request.
+
         Leaving the loop early cancels the requests in flight. For that to happen at
         once rather than when the iterator is garbage-collected, close it explicitly,
         e.g. with ``contextlib.aclosing``.
@@ -204,7 +240,9 @@ class Calls:
         _check_not_single_id(ids)
         total = len(ids) if isinstance(ids, Sized) else None
         workers = self._workers(concurrency, total)
-        results = fan_out(ids, self._get_checked, concurrency=workers, catch=ChirpError)
+        results = fan_out(
+            ids, self._get_checked, concurrency=workers, catch=ChirpError, stop=_batch_stop()
+        )
         if on_progress is None:
             return results  # no wrapping generator: one layer less per ID
         return _with_progress(results, total, on_progress)
@@ -251,6 +289,11 @@ class Calls:
         `InvalidCallIdError` in their slot and send nothing. One failure never cancels
         the others; per-ID retries and timeouts follow the client's options.
 
+        A rejected key is the exception: at the first 401 (or 403 saying the account is
+        restricted) no further ID is sent. Without ``return_exceptions`` that error is
+        raised at once; with it, the IDs in flight finish and every ID not sent gets a
+        `BatchAbortedError` whose ``__cause__`` is the rejection.
+
         Args:
             ids: The call IDs (any iterable; it is read whole).
             concurrency: Requests in flight at most (>= 1).
@@ -266,6 +309,9 @@ class Calls:
         Raises:
             BatchError: Some IDs failed (``return_exceptions=False``); raised after all
                 IDs finished, with ``.results`` and ``.errors``.
+            AuthenticationError: The API rejected the key (``return_exceptions=False``);
+                raised at once, the rest of the batch is not sent.
+            PermissionDeniedError: The account or key is restricted (likewise).
             ValueError: ``concurrency`` < 1 (before any request).
             TypeError: ``ids`` is a single string rather than an iterable of IDs.
 
@@ -299,6 +345,9 @@ class Calls:
 
             def record(call_id: str, outcome: Call | ChirpError) -> None:
                 nonlocal done, failed
+                if not return_exceptions and isinstance(outcome, ChirpError):
+                    if rejects_key(outcome):
+                        raise outcome  # the rest would fail the same way: stop now
                 where = positions[call_id]
                 count = 1
                 if isinstance(where, int):
@@ -319,6 +368,7 @@ class Calls:
                 concurrency=self._workers(concurrency, len(positions)),
                 catch=ChirpError,
                 on_done=record,
+                stop=_batch_stop(),
             )
         results = cast("list[Call | ChirpError]", slots)
         if return_exceptions or not failed:
