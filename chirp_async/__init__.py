@@ -21,6 +21,7 @@ from ._errors import AuthenticationError as AuthenticationError
 from ._errors import BadRequestError as BadRequestError
 from ._errors import BatchAbortedError as BatchAbortedError
 from ._errors import BatchError as BatchError
+from ._errors import CallIdTypeError as CallIdTypeError
 from ._errors import ChirpError as ChirpError
 from ._errors import ClientStateError as ClientStateError
 from ._errors import ConfigurationError as ConfigurationError
@@ -56,6 +57,7 @@ __all__ = [
     "Call",
     "CallChannel",
     "CallDirection",
+    "CallIdTypeError",
     "CallStatus",
     "ChirpError",
     "ClientStateError",

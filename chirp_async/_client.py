@@ -291,7 +291,8 @@ class AsyncChirp:
 
         Returns:
             Attempts, retries, successes, in-flight count, retry budget left, the last
-            ``Retry-After``, the current pause, and pool connections open and idle.
+            ``Retry-After``, the current pause, pool connections open and idle, and
+            what new requests wait for (and until when).
 
         Example:
             ```python
@@ -301,6 +302,7 @@ class AsyncChirp:
         """
         shared = self._shared
         pool_open, pool_idle = shared.pool.connection_counts()
+        waiting = shared.pacer.state()
         return ClientStats(
             attempts=shared.counters.attempts,
             retries=shared.counters.retries,
@@ -311,6 +313,8 @@ class AsyncChirp:
             paused_for=shared.pacer.paused_for,
             pool_open=pool_open,
             pool_idle=pool_idle,
+            waiting_for=waiting.waiting_for,
+            waiting_until=waiting.waiting_until,
         )
 
     async def open(self) -> None:

@@ -66,8 +66,10 @@ class SingleFlight(Generic[K, V]):
     __slots__ = ("_flights",)
 
     def __init__(self) -> None:
-        # Per key in flight, the futures of its followers (a plain list: no object per call).
-        self._flights: dict[K, list[asyncio.Future[V]]] = {}
+        # Per key in flight, the futures of its followers: a dict (insertion-ordered, O(1)
+        # removal), so that a cancelled follower is dropped at once, not when the leader
+        # finishes (a stalled leader could otherwise pile up any number of them).
+        self._flights: dict[K, dict[asyncio.Future[V], None]] = {}
 
     @property
     def in_flight(self) -> int:
@@ -94,12 +96,15 @@ class SingleFlight(Generic[K, V]):
             followers = flights.get(key)
             if followers is not None:
                 future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-                followers.append(future)
+                followers[future] = None
                 try:
                     return await future
                 except _LeaderGone:
                     continue  # the leader was cancelled: lead (or follow the new leader)
-            followers = flights[key] = []
+                except BaseException:
+                    followers.pop(future, None)  # cancelled: let go of it now
+                    raise
+            followers = flights[key] = {}
             try:
                 result = await work(key)
             except Exception as exc:

@@ -34,7 +34,7 @@ ENV_LOG: Final = "CHIRP_LOG"
 
 _KNOWN_KEY_PREFIXES: Final = ("sk_live_app_", "sk_test_app_", "sk_admin_")
 _ADMIN_KEY_PREFIX: Final = "sk_admin_"
-_RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length"})
+_RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length", "accept-encoding"})
 _FINGERPRINT_KEY: Final = b"chirp-async key fingerprint v1"
 _HOST_PATTERN: Final = re.compile(r"[A-Za-z0-9._~-]+|\[?[0-9A-Fa-f:.]+\]?")
 

@@ -3,6 +3,7 @@
 ```
 ChirpError
 ├── InvalidCallIdError (also ValueError)       bad ID, raised before any request
+│   └── CallIdTypeError (also TypeError)       an ID that is not a str at all
 ├── ConfigurationError                         no API key, or an admin key
 ├── ClientStateError (also RuntimeError)       closed client, wrong event loop
 ├── BatchError                                 get_many: some IDs failed
@@ -46,6 +47,7 @@ __all__ = [
     "BadRequestError",
     "BatchAbortedError",
     "BatchError",
+    "CallIdTypeError",
     "ChirpError",
     "ClientStateError",
     "ConfigurationError",
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 _MAX_BODY_IN_MESSAGE = 200
+_MAX_SERVER_TEXT = 500
+"""The most characters of a server-provided string (message, code, ...) in an error message."""
 
 
 class ChirpError(Exception):
@@ -84,6 +88,14 @@ class InvalidCallIdError(ChirpError, ValueError):
             f"{problem}: expected 'call_' or 'call_test_' followed by 27 ASCII letters "
             "or digits, e.g. 'call_2DbBs7GWhGvVNJGrDXr5RG0mBWI'"
         )
+
+
+class CallIdTypeError(InvalidCallIdError, TypeError):
+    """A call ID is not a string at all (``None``, an int, bytes...); no request was sent.
+
+    A `str` subclass (a `StrEnum` member, ``numpy.str_``, your own ``CallId(str)``) is a
+    string and is accepted by its value.
+    """
 
 
 class ConfigurationError(ChirpError):
@@ -274,19 +286,28 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _str_or_none(value: object) -> str | None:
     if value is None:
         return None
-    return value if isinstance(value, str) else str(value)
+    if isinstance(value, (dict, list)):
+        return None  # a structure where a scalar belongs: not worth showing
+    return _shorten(value if isinstance(value, str) else str(value), _MAX_SERVER_TEXT)
 
 
-def _decode_body(raw: bytes) -> object:
+def _decode_body(raw: bytes, *, truncated: bool) -> object:
+    """The body as JSON when it is JSON, else as text (never an exception)."""
     if not raw:
         return None
-    try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return raw.decode("utf-8", errors="replace")
+    if not truncated:
+        try:
+            return msgspec.json.decode(raw)
+        except (ValueError, RecursionError):  # not JSON, bad UTF-8, nested too deep
+            pass
+    return raw.decode("utf-8", errors="replace")
 
 
 def make_status_error(
@@ -297,25 +318,29 @@ def make_status_error(
     *,
     request_id: str | None,
     retry_after: float | None,
+    truncated: bool = False,
 ) -> APIStatusError:
     """Build the most specific `APIStatusError` for an HTTP error response.
 
-    Accepts the API's documented body ``{"error": {"type", "message", ...}}``, the
-    rate-limit page's ``{"error": "<string>"}``, and any other body (JSON or not) without
-    failing.
+    The status alone decides the class. The body only fills its fields: the API's
+    documented ``{"error": {"type", "message", ...}}``, the rate-limit page's
+    ``{"error": "<string>"}``, and any other body (JSON or not, cut short, nested too
+    deep, not UTF-8) are all accepted without failing.
 
     Args:
         status: The HTTP status code.
         reason: The HTTP reason phrase, if any.
         headers: The response headers.
-        raw_body: The response body bytes (the caller has removed any secret from them).
+        raw_body: The response body bytes, or their first part (the caller has removed
+            any secret from them).
         request_id: The ``x-request-id`` header, if any.
         retry_after: The parsed ``Retry-After`` delay in seconds, if any.
+        truncated: ``raw_body`` is only the start of a longer body.
 
     Returns:
         An instance of the class for ``status`` (see the module docstring).
     """
-    body = _decode_body(raw_body)
+    body = _decode_body(raw_body, truncated=truncated)
     error_type = code = param = doc_url = None
     server_message: str | None = None
     error = body.get("error") if isinstance(body, dict) else None
@@ -326,14 +351,14 @@ def make_status_error(
         doc_url = _str_or_none(error.get("doc_url"))
         server_message = _str_or_none(error.get("message"))
     elif isinstance(error, str):
-        server_message = error
+        server_message = _shorten(error, _MAX_SERVER_TEXT)
     elif isinstance(body, dict) and isinstance(body.get("message"), str):
-        server_message = body["message"]
+        server_message = _shorten(body["message"], _MAX_SERVER_TEXT)
     elif isinstance(body, str) and body.strip():
-        text = body.strip()
-        server_message = (
-            text if len(text) <= _MAX_BODY_IN_MESSAGE else text[:_MAX_BODY_IN_MESSAGE] + "..."
-        )
+        server_message = _shorten(body.strip(), _MAX_BODY_IN_MESSAGE)
+    reason = None if reason is None else _shorten(reason, _MAX_SERVER_TEXT)
+    if request_id is not None:
+        request_id = _shorten(request_id, _MAX_SERVER_TEXT)
 
     parts = [f"HTTP {status}" + (f" {reason}" if reason else "")]
     if server_message:

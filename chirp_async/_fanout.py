@@ -7,6 +7,8 @@ input is read lazily. A worker pool measured faster here than one task per item 
 semaphore, and it never holds more than ``concurrency`` items.
 
 - `run_all` hands each ``(item, outcome)`` to a callback: nothing is buffered.
+- An exception that is an outcome (``catch``) is handed over without its traceback: a
+  batch may keep many, and each traceback would pin the frames of its call.
 - `fan_out` streams the pairs to the caller through a bounded anyio memory stream, so the
   input is read at most about ``2 * concurrency`` items ahead of what the caller consumed:
   constant memory for any input length. Its workers live in a task group owned by one
@@ -135,7 +137,9 @@ async def _worker(
             try:
                 outcome = await work(item)
             except catch as exc:
-                outcome = exc
+                # Kept as a result, possibly for a long time and by the hundred thousand:
+                # without its traceback, whose frames would pin every local of the call.
+                outcome = exc.with_traceback(None)
                 if stop is not None and stop.cause is None and stop.trips(exc):
                     stop.cause = exc
         if not deliver(item, outcome):

@@ -122,32 +122,58 @@ class Call(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
 
 _CALL_DECODER: Final = msgspec.json.Decoder(Call)
 _MAX_BODY_IN_MESSAGE: Final = 200
+_MAX_BODY_KEPT: Final = 64 * 1024
+"""The most bytes of a body an `APIResponseValidationError` keeps."""
 
 
-def parse_call(body: bytes, *, status_code: int = 200, request_id: str | None = None) -> Call:
+def parse_call(
+    body: bytes,
+    *,
+    status_code: int = 200,
+    request_id: str | None = None,
+    call_id: str | None = None,
+) -> Call:
     """Decode a response body into a `Call`, without an intermediate dict.
 
     Args:
         body: The raw JSON bytes of a 2xx response.
         status_code: The response status, reported in the error if decoding fails.
         request_id: The response's ``x-request-id``, reported likewise.
+        call_id: The ID that was asked for; a call with another ID is an error.
 
     Returns:
         The decoded call.
 
     Raises:
-        APIResponseValidationError: The body is not JSON, or not a valid Call (a required
-            field missing or of the wrong type); the message says which.
+        APIResponseValidationError: The body is not JSON (or not UTF-8, or nested too
+            deep), not a valid Call (a required field missing or of the wrong type), or
+            a call other than ``call_id``; the message says which.
     """
     try:
-        return _CALL_DECODER.decode(body)
-    except msgspec.DecodeError as exc:  # ValidationError is a subclass
-        kind = "invalid Call" if isinstance(exc, msgspec.ValidationError) else "invalid JSON"
-        snippet = body[:_MAX_BODY_IN_MESSAGE].decode("utf-8", errors="replace")
-        raise APIResponseValidationError(
-            f"HTTP {status_code} response is not a valid Call ({kind}: {exc}); "
-            f"body starts with {snippet!r}",
-            status_code=status_code,
-            body=body,
-            request_id=request_id,
-        ) from exc
+        call = _CALL_DECODER.decode(body)
+    except (ValueError, RecursionError) as exc:  # msgspec.DecodeError is a ValueError
+        if isinstance(exc, msgspec.ValidationError):
+            kind = "invalid Call"
+        elif isinstance(exc, RecursionError):
+            kind = "invalid JSON: nested too deep"
+        else:
+            kind = "invalid JSON"
+        detail = f"{kind}: {exc}" if not isinstance(exc, RecursionError) else kind
+        raise _invalid(body, status_code, request_id, f"is not a valid Call ({detail})") from exc
+    if call_id is not None and call.id != call_id:
+        raise _invalid(
+            body, status_code, request_id, f"is for call {call.id[:80]!r}, not {call_id!r}"
+        )
+    return call
+
+
+def _invalid(
+    body: bytes, status_code: int, request_id: str | None, problem: str
+) -> APIResponseValidationError:
+    snippet = body[:_MAX_BODY_IN_MESSAGE].decode("utf-8", errors="replace")
+    return APIResponseValidationError(
+        f"HTTP {status_code} response {problem}; body starts with {snippet!r}",
+        status_code=status_code,
+        body=body[:_MAX_BODY_KEPT],
+        request_id=request_id,
+    )

@@ -19,15 +19,20 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, final
 
+from ._limiter import LimiterState
+from ._logging import logger
 from ._response import header_int
 
-__all__ = ["Pacer"]
+__all__ = ["API_WINDOW", "Pacer"]
 
 _RESET_MARGIN: Final = 0.02
 """Seconds to wait past the announced reset, so the first request lands in the new window."""
 
-_MAX_RESET_WAIT: Final = 120.0
-"""Upper bound on a wait computed from X-RateLimit-Reset (guards against a skewed clock)."""
+API_WINDOW: Final = 60.0
+"""The API's documented rate-limit window, in seconds (120 requests per minute)."""
+
+_PLAUSIBLE_SKEW: Final = 5.0
+"""Seconds of clock difference tolerated beyond one window before a reset is implausible."""
 
 
 @final
@@ -47,6 +52,7 @@ class Pacer:
 
     __slots__ = (
         "_follow_headers",
+        "_implausible_logged",
         "_in_flight",
         "_interval",
         "_limit",
@@ -83,6 +89,7 @@ class Pacer:
         self._window_reset: int | None = None
         self._reset_passed = 0
         self._released: asyncio.Future[None] | None = None
+        self._implausible_logged = False
 
     @property
     def in_flight(self) -> int:
@@ -93,6 +100,21 @@ class Pacer:
     def paused_for(self) -> float:
         """Seconds left in the current coordinated pause (0 when not paused)."""
         return max(0.0, self._pause_until - self.clock())
+
+    def state(self) -> LimiterState:
+        """Return what new attempts are held back for, and until when (Unix time)."""
+        now = self.clock()
+        wall = self.wall_clock()
+        if self._pause_until > now:
+            return LimiterState("retry_after", wall + self._pause_until - now)
+        remaining = self._remaining
+        if remaining is not None and remaining <= 0:
+            reset = self._window_reset
+            until = None if reset is None else wall + self._until_reset(reset)
+            return LimiterState("rate_limit_window", until)
+        if self._interval and self._next_slot > now:
+            return LimiterState("rate_limit", wall + self._next_slot - now)
+        return LimiterState()
 
     def expected_wait(self) -> float:
         """Seconds `acquire` is known to wait now: a pause, a spent window, a rate slot.
@@ -168,8 +190,10 @@ class Pacer:
                 wait = self._wait_for_reset()
                 if wait > 0:
                     await self._sleep(wait)
-                    # A wait cut to the cap (a far or skewed reset) is checked again.
-                    if wait < _MAX_RESET_WAIT and reset is not None and self._window_reset == reset:
+                    # Slept until the reset (at most one window: `release` takes no reset
+                    # further ahead): the new window is open, unless another waiter or a
+                    # newer answer moved on meanwhile.
+                    if reset is not None and self._window_reset == reset:
                         self._open_window(reset)
                     continue
             if self._interval and not slot_taken:
@@ -201,8 +225,31 @@ class Pacer:
         return 0.0
 
     def _until_reset(self, reset: int) -> float:
-        """Seconds until ``reset`` (plus the margin) on the wall clock, at most the cap."""
-        return min(reset + _RESET_MARGIN - self.wall_clock(), _MAX_RESET_WAIT)
+        """Seconds until ``reset`` (plus the margin) on the wall clock, at most one window.
+
+        `release` keeps no reset further ahead than that, so the bound only matters when
+        the wall clock jumped back since.
+        """
+        return min(reset + _RESET_MARGIN - self.wall_clock(), API_WINDOW + _PLAUSIBLE_SKEW)
+
+    def _plausible(self, reset: int) -> bool:
+        """Whether a reset is at most one window (and some clock skew) ahead of now.
+
+        A reset in epoch milliseconds, or from a server clock an hour ahead, would hold
+        every request back for hours: such headers are ignored (and logged once).
+        """
+        if reset - self.wall_clock() <= API_WINDOW + _PLAUSIBLE_SKEW:
+            return True
+        if not self._implausible_logged:
+            self._implausible_logged = True
+            logger.warning(
+                "ignoring X-RateLimit-Reset %d: more than %.0f s ahead of this machine's "
+                "clock (epoch milliseconds, or a skewed clock); pacing by these headers "
+                "is off until a plausible reset arrives",
+                reset,
+                API_WINDOW + _PLAUSIBLE_SKEW,
+            )
+        return False
 
     def _open_window(self, reset: int) -> None:
         """Start the window after the one that reset at ``reset``.
@@ -235,6 +282,8 @@ class Pacer:
         reset = header_int(headers, "x-ratelimit-reset")
         if reset is None or reset <= self._reset_passed:
             return  # no usable headers, or a straggler from a window already over
+        if not self._plausible(reset):
+            return
         remaining = header_int(headers, "x-ratelimit-remaining")
         if remaining is None:
             return

@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar, final
+from typing import Final, Generic, TypeVar, final
 
 __all__ = ["APIResponse", "RateLimitInfo"]
 
 T = TypeVar("T")
 
 
+_MAX_HEADER_INT: Final = 2**53
+"""Larger values are not counts or Unix times; they could not even be compared with a float."""
+
+
 def header_int(headers: Mapping[str, str], name: str) -> int | None:
-    """Return header ``name`` as an int, or ``None`` when it is absent or not an integer.
+    """Return header ``name`` as a non-negative int, or ``None`` when it is not one.
 
     Args:
         headers: Response headers (case-insensitive mapping).
         name: The header's name, in lower case.
 
     Returns:
-        The value, or ``None``.
+        The value; ``None`` when absent, not an integer, negative or absurdly large.
     """
     value = headers.get(name)
-    if value is None:
+    if value is None or len(value) > 40:
         return None
     try:
-        return int(value)  # int() ignores surrounding whitespace
+        number = int(value)  # int() ignores surrounding whitespace
     except ValueError:
         return None
+    return number if 0 <= number <= _MAX_HEADER_INT else None
 
 
 @final

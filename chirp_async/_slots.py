@@ -32,9 +32,11 @@ class Slots:
         (True, True, False)
     """
 
-    __slots__ = ("_free", "_waiters")
+    __slots__ = ("_free", "_waiters", "count")
 
     def __init__(self, count: int) -> None:
+        self.count = count
+        """How many slots there are."""
         self._free = count
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 

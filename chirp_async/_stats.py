@@ -38,6 +38,12 @@ class ClientStats:
         paused_for: Seconds left in a client-wide pause after a 429, or 0.
         pool_open: Connections in the pool, in use or idle.
         pool_idle: Connections kept alive and idle.
+        waiting_for: Why new requests are held back right now: ``"retry_after"`` (a
+            server-requested pause), ``"rate_limit_window"`` (the ``X-RateLimit-*``
+            window is spent), ``"rate_limit"`` (the client-side ``rate_limit=``), or
+            ``None``.
+        waiting_until: When that wait ends, as Unix time, or ``None`` (not waiting, or
+            the end is not known yet).
     """
 
     attempts: int
@@ -49,3 +55,5 @@ class ClientStats:
     paused_for: float
     pool_open: int
     pool_idle: int
+    waiting_for: str | None = None
+    waiting_until: float | None = None

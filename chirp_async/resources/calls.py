@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Sized
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Mapping, Sized
 from typing import Final, Literal, cast, final, overload
 
 from .._coalesce import SingleFlight
@@ -12,6 +12,7 @@ from .._errors import (
     AuthenticationError,
     BatchAbortedError,
     BatchError,
+    CallIdTypeError,
     ChirpError,
     InvalidCallIdError,
     PermissionDeniedError,
@@ -58,41 +59,49 @@ def validate_call_id(call_id: object) -> str:
 
     Because only ASCII letters, digits and the two fixed prefixes pass, nothing that
     could alter the URL (``/``, ``..``, ``%``, ``?``, CR/LF, unicode) ever reaches it.
+    A `str` subclass (a `StrEnum` member, ``numpy.str_``) counts by its string value,
+    whatever its ``__str__`` says.
 
     Args:
         call_id: The value to check.
 
     Returns:
-        The same ID, known good.
+        The ID as a plain `str`, known good.
 
     Raises:
-        InvalidCallIdError: It is not a str or does not match; the message shows the value
+        InvalidCallIdError: It does not match; the message shows the value (shortened)
             and the expected form.
+        CallIdTypeError: It is not a str (also a `TypeError`; the message names the type).
     """
-    if not _is_valid_call_id(call_id):
+    if type(call_id) is not str:
+        if not isinstance(call_id, str):
+            raise CallIdTypeError(call_id)
+        call_id = str.__str__(call_id)  # the value itself, not a subclass's rendering
+    if _CALL_ID_PATTERN.fullmatch(call_id) is None:
         raise InvalidCallIdError(call_id)
-    return cast("str", call_id)
+    return call_id
 
 
-def _is_valid_call_id(call_id: object) -> bool:
-    return type(call_id) is str and _CALL_ID_PATTERN.fullmatch(call_id) is not None
-
-
-def _parse_call_response(response: APIResponse[Call]) -> Call:
+def _parse_call_response(response: APIResponse[Call], call_id: str) -> Call:
     return parse_call(
-        response.content, status_code=response.status_code, request_id=response.request_id
+        response.content,
+        status_code=response.status_code,
+        request_id=response.request_id,
+        call_id=call_id,
     )
 
 
-def _to_api_response(raw: RawResponse) -> APIResponse[Call]:
+def _to_api_response(
+    raw: RawResponse, headers: Mapping[str, str], call_id: str
+) -> APIResponse[Call]:
     return APIResponse(
         status_code=raw.status_code,
-        headers=raw.headers,
+        headers=headers,
         content=raw.body,
         request_id=raw.request_id,
         attempts=raw.attempts,
         elapsed=raw.elapsed,
-        parser=_parse_call_response,
+        parser=functools.partial(_parse_call_response, call_id=call_id),
     )
 
 
@@ -122,8 +131,9 @@ class CallsWithRawResponse:
             APIStatusError: The API answered non-2xx (a subclass per status).
             APIConnectionError: The API could not be reached.
         """
-        path = _CALLS_PATH + validate_call_id(call_id)
-        return _to_api_response(await self._transport.get(path))
+        call_id = validate_call_id(call_id)
+        raw = await self._transport.get(_CALLS_PATH + call_id)
+        return _to_api_response(raw, self._transport.scrubber.headers(raw.headers), call_id)
 
 
 @final
@@ -153,7 +163,9 @@ class Calls:
 
     async def _fetch(self, call_id: str) -> Call:
         raw = await self._transport.get(_CALLS_PATH + call_id)
-        return parse_call(raw.body, status_code=raw.status_code, request_id=raw.request_id)
+        return parse_call(
+            raw.body, status_code=raw.status_code, request_id=raw.request_id, call_id=call_id
+        )
 
     async def get(self, call_id: str) -> Call:
         """Fetch one call by ID.
@@ -250,9 +262,13 @@ class Calls:
     def _get_checked(self, call_id: str) -> Awaitable[Call]:
         """`get` for the fan-out's workers, without a coroutine of its own.
 
-        An invalid ID raises here, when the worker calls this, inside its ``try``.
+        An invalid ID raises here, when the worker calls this, inside its ``try``. So does
+        a client closed or bound to another loop: before joining another caller's request
+        (whose result that other loop would deliver, from its own thread).
         """
-        return self._flights.run(validate_call_id(call_id), self._fetch)
+        call_id = validate_call_id(call_id)
+        self._transport.check_loop()
+        return self._flights.run(call_id, self._fetch)
 
     @overload
     async def get_many(
@@ -323,19 +339,22 @@ class Calls:
         _check_not_single_id(ids)
         id_list: list[object] = list(ids)
         check_concurrency(concurrency)
+        self._transport.check_loop()
         total = len(id_list)
         slots: list[Call | ChirpError | None] = [None] * total
         positions: dict[str, int | list[int]] = {}  # an int for the usual, unique ID
         invalid = 0
-        for index, call_id in enumerate(id_list):
-            if not _is_valid_call_id(call_id):
-                slots[index] = InvalidCallIdError(call_id)
+        for index, item in enumerate(id_list):
+            try:
+                call_id = validate_call_id(item)
+            except InvalidCallIdError as exc:
+                slots[index] = exc
                 invalid += 1
                 continue
-            seen = positions.setdefault(cast("str", call_id), index)
+            seen = positions.setdefault(call_id, index)
             if seen != index:
                 if isinstance(seen, int):
-                    positions[cast("str", call_id)] = [seen, index]
+                    positions[call_id] = [seen, index]
                 else:
                     seen.append(index)
         done = failed = invalid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import string
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from unit_support import CALL_ID, EXAMPLE_CALL, TEST_CALL_ID, call_url, request_count, requests_to
 
-from chirp_async import AsyncChirp, ChirpError, InvalidCallIdError
+from chirp_async import AsyncChirp, CallIdTypeError, ChirpError, InvalidCallIdError
+from chirp_async.resources.calls import validate_call_id
 
 # Written out independently of the SDK's pattern; \Z so that a trailing newline fails.
 VALID_ID: Final = re.compile(r"^call_(?:test_)?[a-zA-Z0-9]{27}\Z")
@@ -181,16 +183,36 @@ class _StrSubclass(str):
     pass
 
 
-async def test_get_rejects_str_subclass_without_sending_a_request(
-    make_client: Callable[..., AsyncChirp],
+class _LoudId(str):
+    def __str__(self) -> str:
+        return "not the value"
+
+
+class _Ids(str, enum.Enum):
+    FIRST = CALL_ID
+
+
+@pytest.mark.parametrize(
+    "call_id",
+    [_StrSubclass(CALL_ID), _LoudId(CALL_ID), _Ids.FIRST],
+    ids=["subclass", "overridden-str", "str-enum-member"],
+)
+async def test_get_accepts_a_str_subclass_by_its_value(
+    make_client: Callable[..., AsyncChirp], call_id: str
 ) -> None:
     client = make_client()
-    call_id = _StrSubclass(CALL_ID)
     with aioresponses() as mock:
-        with pytest.raises(InvalidCallIdError) as info:
-            await client.calls.get(call_id)
-        assert request_count(mock) == 0
-    assert info.value.call_id is call_id
+        mock.get(call_url(CALL_ID), payload=EXAMPLE_CALL)
+        call = await client.calls.get(call_id)
+        assert request_count(mock) == 1
+    assert call.id == CALL_ID
+    assert type(call.id) is str
+
+
+def test_validate_call_id_returns_a_plain_str() -> None:
+    plain = validate_call_id(_Ids.FIRST)
+    assert plain == CALL_ID
+    assert type(plain) is str
 
 
 @pytest.mark.parametrize(
@@ -208,9 +230,11 @@ async def test_get_rejects_non_str_id_without_sending_a_request(
 ) -> None:
     client = make_client()
     with aioresponses() as mock:
-        with pytest.raises(InvalidCallIdError) as info:
+        with pytest.raises(CallIdTypeError) as info:
             await client.calls.get(call_id)  # type: ignore[arg-type]
         assert request_count(mock) == 0
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, InvalidCallIdError)
     assert str(info.value) == f"call ID must be a str, got {type_name}: {EXPECTED_FORM}"
     assert info.value.call_id is call_id
 

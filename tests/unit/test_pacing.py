@@ -7,7 +7,7 @@ import math
 import pytest
 from multidict import CIMultiDict
 
-from chirp_async._pacing import _MAX_RESET_WAIT, _RESET_MARGIN, Pacer
+from chirp_async._pacing import _RESET_MARGIN, API_WINDOW, Pacer
 
 MONOTONIC_START = 1000.0
 WALL_START = 1_700_000_000.0
@@ -243,11 +243,11 @@ async def test_answer_from_an_older_window_does_not_overwrite_a_newer_one(
     pacer = make_pacer(fake)
     await pacer.acquire()
     await pacer.acquire()
-    pacer.release(200, window(remaining=10, reset=RESET + 60))  # 10 less 1 in flight
+    pacer.release(200, window(remaining=10, reset=RESET + 30))  # 10 less 1 in flight
     pacer.release(200, window(remaining=0, reset=RESET))
     for _ in range(9):
         await fake.acquire_without_sleeping(pacer)
-    expected = until_reset(fake, RESET + 60)
+    expected = until_reset(fake, RESET + 30)
     await pacer.acquire()
     assert fake.sleeps == [expected]
 
@@ -358,27 +358,61 @@ async def test_other_status_with_retry_after_still_updates_the_budget(fake: Fake
     assert len(fake.sleeps) == 1
 
 
-async def test_wait_for_a_far_reset_is_capped_per_sleep_call(fake: FakeTime) -> None:
+@pytest.mark.parametrize(
+    "reset_ahead",
+    [
+        API_WINDOW + 6,  # just past one window and the skew allowance
+        1000,  # 16 minutes
+        3600,  # a server clock an hour ahead
+        10**12,  # epoch milliseconds
+        2**53 - WALL_START,  # the largest value taken as a number at all
+    ],
+)
+async def test_an_implausible_reset_is_ignored_and_nothing_waits(
+    fake: FakeTime, reset_ahead: float, caplog: pytest.LogCaptureFixture
+) -> None:
     pacer = make_pacer(fake)
     await pacer.acquire()
-    far = int(WALL_START) + 1000
-    pacer.release(200, window(remaining=0, reset=far))
-    await pacer.acquire()
-    full, rest = divmod(1000, int(_MAX_RESET_WAIT))
-    assert fake.sleeps[:full] == [_MAX_RESET_WAIT] * full
-    assert fake.sleeps[full:] == [pytest.approx(rest + _RESET_MARGIN, abs=1e-6)]
-    assert max(fake.sleeps) == _MAX_RESET_WAIT
+    pacer.release(200, window(remaining=0, reset=int(WALL_START + reset_ahead)))
+    await fake.acquire_without_sleeping(pacer)
+    assert pacer.state().waiting_for is None
+    warnings = [r for r in caplog.records if "ignoring X-RateLimit-Reset" in r.getMessage()]
+    assert len(warnings) == 1
 
 
-async def test_reset_from_a_skewed_clock_sleeps_the_cap_then_checks_again() -> None:
-    fake = FakeTime(max_sleeps=5)
+async def test_the_implausible_reset_warning_is_logged_once(
+    fake: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
     pacer = make_pacer(fake)
-    await pacer.acquire()
-    pacer.release(200, window(remaining=0, reset=10**12))  # years away
-    with pytest.raises(TooManySleepsError):
+    for _ in range(5):
         await pacer.acquire()
-    assert fake.sleeps == [_MAX_RESET_WAIT] * 5
-    assert pacer.in_flight == 0
+        pacer.release(200, window(remaining=0, reset=10**12))
+    assert sum("ignoring X-RateLimit-Reset" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_a_reset_one_window_ahead_is_waited_for_once(fake: FakeTime) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    reset = int(WALL_START + API_WINDOW)
+    pacer.release(200, window(remaining=0, reset=reset))
+    state = pacer.state()
+    assert state.waiting_for == "rate_limit_window"
+    assert state.waiting_until == pytest.approx(reset + _RESET_MARGIN)
+    await pacer.acquire()
+    assert fake.sleeps == [pytest.approx(API_WINDOW + _RESET_MARGIN)]
+    assert pacer.state().waiting_for is None
+
+
+async def test_a_wall_clock_jumping_back_cannot_stretch_a_wait_past_one_window(
+    fake: FakeTime,
+) -> None:
+    pacer = make_pacer(fake)
+    await pacer.acquire()
+    pacer.release(200, window(remaining=0, reset=int(WALL_START + API_WINDOW)))
+    fake.wall -= 3600  # NTP stepped the clock back an hour after the answer came
+    await pacer.acquire()
+    assert len(fake.sleeps) == 1
+    assert fake.sleeps[0] <= API_WINDOW + 5.0
 
 
 # --- coordinated pause ----------------------------------------------------------------------

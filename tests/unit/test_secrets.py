@@ -197,7 +197,7 @@ def test_client_repr_masks_the_key(api_key: str) -> None:
     _assert_hidden(repr(client._config), api_key)
     _assert_hidden(str(client._config), api_key)
     _assert_hidden(repr(build_headers(client._config)), api_key)
-    _assert_hidden(repr(client._transport._secret), api_key)
+    _assert_hidden(repr(client._transport.scrubber), api_key)
 
 
 async def test_session_authorization_header_still_sends_the_key(api_key: str) -> None:
