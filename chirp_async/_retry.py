@@ -102,8 +102,12 @@ class RetryPolicy:
         return min(max(delay, 0.0), self.max_retry_after)
 
 
+_MAX_HEADER_CHARS: Final = 64
+"""A Retry-After longer than this is no number or date: not parsed at all."""
+
+
 def _parse_retry_after_ms(value: str | None) -> float | None:
-    if value is None:
+    if value is None or len(value) > _MAX_HEADER_CHARS:
         return None
     try:
         millis = float(value.strip())
@@ -113,7 +117,7 @@ def _parse_retry_after_ms(value: str | None) -> float | None:
 
 
 def _parse_retry_after(value: str | None, now: float) -> float | None:
-    if value is None:
+    if value is None or len(value) > _MAX_HEADER_CHARS:
         return None
     value = value.strip()
     try:
@@ -122,13 +126,16 @@ def _parse_retry_after(value: str | None, now: float) -> float | None:
         pass
     else:
         return seconds if math.isfinite(seconds) else None
+    # An HTTP date. The email parser and datetime raise more than ValueError on hostile
+    # input (a year 0 or 10**10, an offset of days: OverflowError); none may escape.
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:  # "-0000": an HTTP date is GMT by definition
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        delay = parsed.timestamp() - now
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    if parsed.tzinfo is None:  # "-0000": an HTTP date is GMT by definition
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp() - now
+    return delay if math.isfinite(delay) else None
 
 
 _DEFAULT_BUDGET: Final = 500

@@ -433,6 +433,9 @@ class Transport:
                 finally:
                     if slots is not None:
                         slots.give()
+            except ChirpError:  # ours (a deadline while queueing, a closed client): as is
+                pacer.release(status, headers)
+                raise
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError) as exc:
                 pacer.release(status, headers)
                 if isinstance(exc, RuntimeError) and not pool.closed:
