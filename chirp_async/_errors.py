@@ -28,11 +28,13 @@ At run time this module imports nothing from the rest of the package.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
+from multidict import CIMultiDict, CIMultiDictProxy
 
 if TYPE_CHECKING:  # annotations only: at run time this module imports nothing of ours
     from ._models import Call
@@ -200,12 +202,30 @@ class APIResponseValidationError(APIError):
         self.body = body
 
 
+class _Undecoded:
+    """An error body kept as bytes, decoded when `APIStatusError.body` is read.
+
+    Errors may be kept by the hundred thousand (``get_many(..., return_exceptions=True)``):
+    the bytes are about half the size of the decoded structure.
+    """
+
+    __slots__ = ("raw", "truncated")
+
+    def __init__(self, raw: bytes, truncated: bool) -> None:
+        self.raw = raw
+        self.truncated = truncated
+
+    def __repr__(self) -> str:
+        return f"<undecoded body of {len(self.raw)} bytes>"
+
+
 class APIStatusError(APIError):
     """The API answered with a non-2xx status.
 
     Attributes:
         status_code: The HTTP status.
-        body: The response body, decoded from JSON when it is JSON, else as text.
+        body: The response body (at most its first 64 KiB), decoded from JSON when it is
+            JSON, else as text; ``None`` when empty.
         type: ``error.type`` from the API's error object (e.g. ``invalid_request_error``).
         code: ``error.code`` (e.g. ``resource_not_found``), if given.
         param: ``error.param``, the offending parameter, if given.
@@ -229,12 +249,38 @@ class APIStatusError(APIError):
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.status_code = status_code
-        self.body = body
+        self._body = body
         self.type = type
         self.code = code
         self.param = param
         self.doc_url = doc_url
-        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self._headers: Mapping[str, str] | tuple[str, ...] = headers if headers is not None else {}
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (case-insensitive, read-only)."""
+        headers = self._headers
+        if isinstance(headers, tuple):  # kept flat until asked for: a tenth of the memory
+            headers = self._headers = CIMultiDictProxy(
+                CIMultiDict(zip(headers[::2], headers[1::2], strict=True))
+            )
+        return headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str]) -> None:
+        self._headers = value
+
+    @property
+    def body(self) -> object:
+        """The response body, decoded from JSON when it is JSON, else as text."""
+        body = self._body
+        if isinstance(body, _Undecoded):
+            return _decode_body(body.raw, truncated=body.truncated)
+        return body
+
+    @body.setter
+    def body(self, value: object) -> None:
+        self._body = value
 
 
 class BadRequestError(APIStatusError):
@@ -286,6 +332,11 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
+def _interned(value: str | None) -> str | None:
+    # The same few type/code/doc_url strings come back on every error of a batch.
+    return None if value is None else sys.intern(str.__str__(value))
+
+
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -319,6 +370,7 @@ def make_status_error(
     request_id: str | None,
     retry_after: float | None,
     truncated: bool = False,
+    header_items: tuple[str, ...] | None = None,
 ) -> APIStatusError:
     """Build the most specific `APIStatusError` for an HTTP error response.
 
@@ -336,6 +388,9 @@ def make_status_error(
         request_id: The ``x-request-id`` header, if any.
         retry_after: The parsed ``Retry-After`` delay in seconds, if any.
         truncated: ``raw_body`` is only the start of a longer body.
+        header_items: The headers as a flat ``(name, value, name, value, ...)`` tuple,
+            kept instead of ``headers`` (which is then only read) and turned into a
+            mapping when the error's ``headers`` are first read.
 
     Returns:
         An instance of the class for ``status`` (see the module docstring).
@@ -378,14 +433,16 @@ def make_status_error(
     error_obj = cls(
         message,
         status_code=status,
-        body=body,
-        type=error_type,
-        code=code,
-        param=param,
-        doc_url=doc_url,
+        body=_Undecoded(raw_body, truncated) if raw_body else None,
+        type=_interned(error_type),
+        code=_interned(code),
+        param=_interned(param),
+        doc_url=_interned(doc_url),
         request_id=request_id,
-        headers=headers,
+        headers=headers if header_items is None else None,
     )
+    if header_items is not None:
+        error_obj._headers = header_items
     if isinstance(error_obj, RateLimitError):
         error_obj.retry_after = retry_after
     return error_obj

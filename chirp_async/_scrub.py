@@ -10,6 +10,7 @@ mixed freely character by character, and replaces it with ``***``.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Final, final
 
@@ -34,6 +35,15 @@ def _char_forms(char: str) -> str:
     if char == "/":
         forms.append(r"\\/")
     return "(?:" + "|".join(forms) + ")"
+
+
+def _shared(text: str) -> str:
+    """One copy of a string that every response repeats (header names, most values).
+
+    Errors keep their headers, possibly by the hundred thousand; interned strings are
+    freed again when no error holds them.
+    """
+    return sys.intern(str.__str__(text))
 
 
 @final
@@ -97,6 +107,24 @@ class Scrubber:
         """`text` for a value that may be absent."""
         return None if value is None else self.text(value)
 
+    def header_items(self, headers: Mapping[str, str]) -> tuple[str, ...]:
+        """Return ``headers`` scrubbed, as a flat ``(name, value, name, value, ...)`` tuple.
+
+        The compact form an error keeps (a tenth of a multidict's memory); strings that
+        every response repeats are shared.
+
+        Args:
+            headers: Response headers.
+
+        Returns:
+            The flat tuple.
+        """
+        flat: list[str] = []
+        for name, value in headers.items():
+            flat.append(_shared(self.text(name)))
+            flat.append(_shared(self.text(value)))
+        return tuple(flat)
+
     def headers(self, headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
         """Return a case-insensitive, read-only copy of ``headers`` with the key removed.
 
@@ -109,7 +137,9 @@ class Scrubber:
         Returns:
             The scrubbed copy (names and values).
         """
-        items = headers.items()
         return CIMultiDictProxy(
-            CIMultiDict((self.text(name), self.text(value)) for name, value in items)
+            CIMultiDict(
+                (_shared(self.text(name)), _shared(self.text(value)))
+                for name, value in headers.items()
+            )
         )

@@ -427,7 +427,15 @@ class Transport:
                         status = resp.status
                         headers = resp.headers
                         if 200 <= status < 300:
-                            body = await read_body(resp, self._max_body)
+                            length = resp.content_length
+                            if (
+                                length is not None
+                                and length <= self._max_body
+                                and "Content-Encoding" not in headers
+                            ):
+                                body = await resp.read()  # the common case, inline
+                            else:
+                                body = await read_body(resp, self._max_body)
                         else:
                             body, cut = await self._read_error_body(resp)
                 finally:
@@ -480,9 +488,9 @@ class Transport:
             reason = scrub.optional_text(resp.reason)
             body = scrub.body(body)
             retry_after = self._policy.retry_after(headers, now=self._policy.clock())
-            headers = scrub.headers(headers)
-            resp = None
-            request_id = headers.get(_REQUEST_ID_HEADER)
+            request_id = scrub.optional_text(headers.get(_REQUEST_ID_HEADER))
+            header_items = scrub.header_items(headers)
+            resp = headers = None  # nothing unscrubbed stays in this frame's locals
             if logger.isEnabledFor(logging.DEBUG):
                 self._log_response(path, status, retry, attempt_started, request_id)
             pause_end = None
@@ -502,11 +510,12 @@ class Transport:
             raise make_status_error(
                 status,
                 reason,
-                headers,
+                {},
                 body,
                 request_id=request_id,
                 retry_after=retry_after,
                 truncated=cut,
+                header_items=header_items,
             )
 
     def _failure_error(
