@@ -287,7 +287,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("call_id", nargs="?", metavar="CALL_ID", help="the call to watch")
     parser.add_argument(
-        "--timeout", type=float, default=_API_TIMEOUT, help="seconds to wait for the call to end"
+        "--timeout",
+        type=float,
+        default=_API_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds to wait for the call to end",
     )
     args = parser.parse_args(argv)
     if any(os.environ.get(name) for name in _ENV_VARIABLES):
