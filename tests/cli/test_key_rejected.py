@@ -9,11 +9,13 @@ import pytest
 
 from chirp_async import (
     AuthenticationError,
+    BatchAbortedError,
     ChirpError,
     NotFoundError,
     PermissionDeniedError,
 )
-from chirp_async.cli._rejection import rejects_key
+from chirp_async.cli._batch import _Stop
+from chirp_async.cli._rejection import KeyRejection, rejects_key
 from chirp_async.resources.calls import rejects_key as sdk_rejects_key
 from chirp_async.testing import Fault
 
@@ -25,6 +27,7 @@ from .helpers import (
     assert_no_secret,
     call_record,
     cli_env,
+    invoke,
     parse_lines,
     run_cli,
 )
@@ -196,3 +199,72 @@ def test_the_key_is_never_echoed(make_server: ServerFactory, tmp_path: Path) -> 
     assert result.returncode == 3
     assert wrong not in result.stderr
     assert wrong[len("sk_test_app_") :] not in result.stderr
+
+
+def test_in_process_the_same_batch_stops_the_same_way(
+    make_server: ServerFactory, tmp_path: Path
+) -> None:
+    server = make_server()
+    ids_file = _ids_file(tmp_path, _ids(10))
+
+    result = invoke(
+        ["calls", "get-many", "-i", str(ids_file), "-c", "1"],
+        env=cli_env(server, CHIRP_API_KEY=WRONG_KEY),
+    )
+
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: the API key was rejected (401) after 1 request; 9 IDs not sent; "
+        "check --api-key or CHIRP_API_KEY\n"
+    )
+
+
+def test_the_rejection_is_known_even_when_an_id_not_sent_comes_first() -> None:
+    rejection = AuthenticationError("HTTP 401", status_code=401)
+    stop = _Stop()
+
+    assert stop.take(BatchAbortedError("call_a", rejection))
+    assert stop.take(AuthenticationError("HTTP 401", status_code=401))
+    assert not stop.take(NotFoundError("HTTP 404", status_code=404))
+
+    assert (stop.rejection, stop.not_sent) == (rejection, 1)
+
+
+@pytest.mark.parametrize(
+    ("error", "requests", "not_sent", "written", "expected"),
+    [
+        (
+            AuthenticationError("x", status_code=401),
+            1,
+            1,
+            0,
+            "(401) after 1 request; 1 ID not sent; check --api-key or CHIRP_API_KEY",
+        ),
+        (
+            PermissionDeniedError("x", status_code=403, code="account_restricted"),
+            1_234,
+            56_789,
+            1,
+            "(403 account_restricted) after 1,234 requests (1 line written); 56,789 IDs not "
+            "sent; the key may not be used for this account",
+        ),
+        (
+            PermissionDeniedError("x", status_code=403, type="authentication_error"),
+            2,
+            0,
+            0,
+            "(403) after 2 requests; 0 IDs not sent; the key may not be used for this account",
+        ),
+    ],
+)
+def test_the_rejection_line(
+    error: AuthenticationError | PermissionDeniedError,
+    requests: int,
+    not_sent: int,
+    written: int,
+    expected: str,
+) -> None:
+    line = KeyRejection(error, requests, not_sent, written).message()
+
+    assert line == "error: the API key was rejected " + expected
