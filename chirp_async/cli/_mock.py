@@ -157,12 +157,13 @@ def _announce(
 ) -> None:
     base_url = client_base_url(host, server.port)
     limit = f", rate limit {rate_limit}" if rate_limit is not None else ""
-    where = server.base_url if base_url == server.base_url else f"{server.base_url} ({base_url})"
     lines = [
-        f"Mock Chirp server listening on {where} "
+        f"Mock Chirp server listening on {server.base_url} "
         f"(latency {latency_ms:g} ms, error rate {error_rate:.0%}{limit})",
         f"Test API key (public, accepted by this server only): {server.api_key}",
-        "Point the SDK or the CLI at it:",
+        "Point the SDK or the CLI at it"
+        + ("" if base_url == server.base_url else f" (from this machine: {base_url})")
+        + ":",
         f"  export CHIRP_BASE_URL={base_url}",
         f"  export CHIRP_API_KEY={server.api_key}",
     ]

@@ -130,8 +130,9 @@ def test_mock_serve_on_every_address_prints_a_url_that_works() -> None:
 
     port = env["CHIRP_BASE_URL"].rsplit(":", 1)[1]
     assert env["CHIRP_BASE_URL"] == f"http://127.0.0.1:{port}"
-    assert banner[0].startswith(
-        f"Mock Chirp server listening on http://0.0.0.0:{port} (http://127.0.0.1:{port}) "
+    assert banner[0].startswith(f"Mock Chirp server listening on http://0.0.0.0:{port} (")
+    assert (
+        banner[2] == f"Point the SDK or the CLI at it (from this machine: http://127.0.0.1:{port}):"
     )
     assert not any("--allow-insecure-http" in line for line in banner)
     assert (found.returncode, found.stderr) == (0, "")
