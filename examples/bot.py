@@ -13,15 +13,23 @@ What it shows:
   a request still in flight when it runs out. Bots waiting on the same call at the same
   moment share their requests too.
 
-Run ``python examples/bot.py``: it starts the mock Chirp server with a ringing call, fires
-20 concurrent handlers at it, then waits for the call while it "completes" a moment later.
+Run it:
+
+- ``python examples/bot.py``: starts the mock Chirp server with a ringing call, fires 20
+  concurrent handlers at it, then waits for the call while it "completes" a moment later.
+- ``python examples/bot.py CALL_ID [--timeout SECONDS]`` with ``CHIRP_API_KEY`` (and
+  optionally ``CHIRP_BASE_URL``) set: the same burst and wait, for your call on that API.
+  Without those variables, ``CALL_ID`` is used on the embedded mock server.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import dataclasses
 import datetime
+import os
+import sys
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -221,38 +229,78 @@ _BURST: Final = 20
 _HANGS_UP_AFTER: Final = 0.3
 
 
+_ENV_VARIABLES: Final = ("CHIRP_API_KEY", "CHIRP_BASE_URL")
+_API_TIMEOUT: Final = 600.0  # seconds a real call may take to end before we give up
+
+
 async def _hang_up_later(server: MockChirpServer, call_id: str, delay: float) -> None:
     await asyncio.sleep(delay)
     server.add_call(completed_call(call_id))  # re-registering replaces the ringing call
 
 
-async def _demo() -> None:
+async def _burst(client: AsyncChirp, call_id: str) -> None:
+    sent_before = client.stats().attempts
+    replies = await handle_events(client, [CallEvent("call.updated", call_id)] * _BURST)
+    print(f"{len(replies)} 'call.updated' events handled; first reply: {replies[0]}")
+    print(f"requests sent for them: {client.stats().attempts - sent_before} (coalesced)")
+
+
+async def _demo(call_id: str) -> None:
     async with MockChirpServer() as chirp:
-        chirp.add_call(ringing_call(_CALL_ID))
+        chirp.add_call(ringing_call(call_id))
         async with AsyncChirp(chirp.api_key, base_url=chirp.base_url) as client:
-            events = [CallEvent("call.updated", _CALL_ID)] * _BURST
-            replies = await handle_events(client, events)
-            print(f"{len(replies)} 'call.updated' events handled; first reply: {replies[0]}")
-            print(f"requests sent for them: {chirp.requests_for(_CALL_ID)} (coalesced)")
+            await _burst(client, call_id)
 
             chirp.reset_stats()
-            hang_up = asyncio.create_task(_hang_up_later(chirp, _CALL_ID, _HANGS_UP_AFTER))
+            hang_up = asyncio.create_task(_hang_up_later(chirp, call_id, _HANGS_UP_AFTER))
             loop = asyncio.get_running_loop()
             started = loop.time()
             call = await wait_until_ended(
-                client, _CALL_ID, interval=0.02, max_interval=0.16, timeout=10.0
+                client, call_id, interval=0.02, max_interval=0.16, timeout=10.0
             )
             await hang_up
             print(
                 f"call ended: {call.status} ({call.end_reason}, {call.duration} s) after "
-                f"{chirp.requests_for(_CALL_ID)} polls in {loop.time() - started:.2f} s"
+                f"{chirp.requests_for(call_id)} polls in {loop.time() - started:.2f} s"
             )
 
 
-def main() -> None:
-    """Run the demo: a burst of events for one call, then waiting for it to end."""
-    asyncio.run(_demo())
+async def _against_api(call_id: str, timeout: float) -> None:
+    async with AsyncChirp() as client:  # CHIRP_API_KEY and CHIRP_BASE_URL
+        await _burst(client, call_id)
+        sent_before = client.stats().attempts
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        call = await wait_until_ended(client, call_id, timeout=timeout)
+        print(
+            f"call ended: {call.status} ({call.end_reason}, {call.duration} s) after "
+            f"{client.stats().attempts - sent_before} polls in {loop.time() - started:.2f} s"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the demo: a burst of events for one call, then waiting for it to end.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when ``None``).
+    """
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("call_id", nargs="?", metavar="CALL_ID", help="the call to watch")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=_API_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds to wait for the call to end",
+    )
+    args = parser.parse_args(argv)
+    if any(os.environ.get(name) for name in _ENV_VARIABLES):
+        if args.call_id is None:
+            parser.error("CHIRP_API_KEY or CHIRP_BASE_URL is set: pass the CALL_ID to watch")
+        asyncio.run(_against_api(args.call_id, args.timeout))
+    else:
+        asyncio.run(_demo(args.call_id or _CALL_ID))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -15,16 +15,25 @@ What it shows:
   with messages written here, so no upstream detail (and never the API key) reaches the
   caller.
 
-Run ``python examples/web_service.py``: it starts the mock Chirp server, serves the app on
-a free loopback port, sends a few requests to it and prints the answers. No key, no network.
+Run it:
+
+- ``python examples/web_service.py``: starts the mock Chirp server, serves the app on a
+  free loopback port, sends a few requests to it and prints the answers. No key, no
+  network.
+- ``python examples/web_service.py CALL_ID [CALL_ID ...]``: the app asks for your IDs.
+  Against the embedded mock unless ``CHIRP_API_KEY`` or ``CHIRP_BASE_URL`` is set; then
+  the app's client uses that API.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Callable
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final
 
 import aiohttp
@@ -212,40 +221,61 @@ _LIMITED_ID: Final = "call_7hGfDsAqWeRtYuIoPlKjHgFdSaZ"
 _DEMO_RETRY_AFTER_MS: Final = 200
 
 
-async def _demo() -> None:
+_ENV_VARIABLES: Final = ("CHIRP_API_KEY", "CHIRP_BASE_URL")
+
+
+async def _ask(app: web.Application, call_ids: Sequence[str], upstream: str) -> None:
+    """Serve ``app`` on a free loopback port, GET each ID from it, print the answers."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        print(f"Chirp API: {upstream}; web service on http://{host}:{port}")
+        async with aiohttp.ClientSession(f"http://{host}:{port}") as http:
+            for call_id in call_ids:
+                async with http.get(f"/calls/{call_id}") as response:
+                    body = await response.json()
+                    retry_after = response.headers.get("Retry-After")
+                extra = f" (Retry-After: {retry_after})" if retry_after else ""
+                shown = body["status"] if response.status == 200 else body["error"]
+                print(f"GET /calls/{call_id} -> {response.status}{extra}: {shown}")
+    finally:
+        await runner.cleanup()
+    print(f"app shut down; its Chirp client is closed: {app[CHIRP_CLIENT].is_closed}")
+
+
+async def _demo(extra_ids: Sequence[str]) -> None:
     async with MockChirpServer() as chirp:
         # Two 429s for one ID: more than the demo client's one retry, so the caller sees a 429
         # whose Retry-After is the upstream's wait rounded up to whole seconds.
         limited = Fault.status(429, retry_after_ms=_DEMO_RETRY_AFTER_MS)
         chirp.script(_LIMITED_ID, limited, limited)
         chirp.mark_missing(_MISSING_ID)
-
         app = create_app(api_key=chirp.api_key, base_url=chirp.base_url, max_retries=1)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            print(f"mock Chirp API on {chirp.base_url}; web service on http://{host}:{port}")
-            async with aiohttp.ClientSession(f"http://{host}:{port}") as http:
-                for call_id in (_GOOD_ID, "not-a-call-id", _MISSING_ID, _LIMITED_ID):
-                    async with http.get(f"/calls/{call_id}") as response:
-                        body = await response.json()
-                        retry_after = response.headers.get("Retry-After")
-                    extra = f" (Retry-After: {retry_after})" if retry_after else ""
-                    shown = body["status"] if response.status == 200 else body["error"]
-                    print(f"GET /calls/{call_id} -> {response.status}{extra}: {shown}")
-        finally:
-            await runner.cleanup()
-        print(f"app shut down; its Chirp client is closed: {app[CHIRP_CLIENT].is_closed}")
+        ids = [_GOOD_ID, "not-a-call-id", _MISSING_ID, _LIMITED_ID, *extra_ids]
+        await _ask(app, ids, f"mock on {chirp.base_url}")
 
 
-def main() -> None:
-    """Run the demo: the web service against the mock Chirp server, queried over HTTP."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the demo: the web service against the mock Chirp server, queried over HTTP.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when ``None``).
+    """
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("call_ids", nargs="*", metavar="CALL_ID", help="calls to ask the app for")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="  log %(levelname)s: %(message)s")
-    asyncio.run(_demo())
+    if any(os.environ.get(name) for name in _ENV_VARIABLES):
+        if not args.call_ids:
+            parser.error("CHIRP_API_KEY or CHIRP_BASE_URL is set: pass the call IDs to ask for")
+        upstream = os.environ.get("CHIRP_BASE_URL") or "the Chirp API"
+        asyncio.run(_ask(create_app(), args.call_ids, upstream))  # the app reads the variables
+    else:
+        asyncio.run(_demo(args.call_ids))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

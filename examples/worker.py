@@ -2,26 +2,41 @@
 
 What it shows:
 
-- IDs come from a file (`read_ids`: one per line, blanks and ``#`` comments skipped, read
-  lazily) or from an `asyncio.Queue` fed by another task (`drain`: an async generator that
-  stops at a ``None`` sentinel). Either way `process` sees one iterable.
+- IDs come from a file (`read_ids`: one per line, ``#`` starts a comment anywhere on a
+  line, read lazily in bounded chunks: the same reader and rules as
+  ``chirp-async calls get-many``) or from an `asyncio.Queue` fed by another task
+  (`drain`: an async generator that stops at a ``None`` sentinel). Either way `process`
+  sees one iterable.
 - ``client.calls.iter_many`` fetches them with bounded concurrency and yields
   ``(call_id, Call | ChirpError)`` as each completes. It reads its input lazily, so memory
   stays flat however many IDs there are; ``contextlib.aclosing`` makes sure an early exit
   (an exception, a cancellation) cancels the requests still in flight right away.
 - A failed ID is a result, not an exception: it becomes an ``{"id", "error"}`` line and the
   worker goes on. ``on_progress`` reports ``(done, total, failed)`` along the way.
+- A rejected key stops the batch: the SDK sends nothing more and every ID it did not send
+  comes back as a ``BatchAbortedError``. Those get no line (they were never tried); the
+  summary counts them as ``not_sent``.
 
-Run ``python examples/worker.py``: it starts the mock Chirp server and processes a small
-file and then a queue, printing the output lines and the summaries. No key, no network.
+Run it:
+
+- ``python examples/worker.py``: starts the mock Chirp server and processes a small file
+  and then a queue, printing the output lines and the summaries. No key, no network.
+- ``python examples/worker.py ids.txt`` (``-`` reads stdin): your IDs, one JSON line per
+  ID on stdout and the summary on stderr. Against the embedded mock server unless
+  ``CHIRP_API_KEY`` or ``CHIRP_BASE_URL`` is set; then against that API (with
+  ``chirp-async mock serve``'s exports, against that mock).
+
+Only the core install is needed: ``chirp_async.cli.idfile`` uses the standard library.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import dataclasses
 import os
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -30,7 +45,8 @@ from typing import Final, Protocol
 
 import msgspec
 
-from chirp_async import APIError, APIStatusError, AsyncChirp, ChirpError
+from chirp_async import APIError, APIStatusError, AsyncChirp, BatchAbortedError, ChirpError
+from chirp_async.cli import idfile
 from chirp_async.testing import MockChirpServer
 
 __all__ = [
@@ -51,7 +67,8 @@ ProgressCallback = Callable[[int, "int | None", int], object]
 """``on_progress(done, total, failed)``, as ``iter_many`` calls it (``total`` may be None)."""
 
 _ENCODER: Final = msgspec.json.Encoder()
-_COMMENT: Final = "#"
+_ENV_VARIABLES: Final = ("CHIRP_API_KEY", "CHIRP_BASE_URL")
+_STDIN: Final = "-"
 
 
 class BytesSink(Protocol):
@@ -68,23 +85,27 @@ class Summary:
     Attributes:
         ok: IDs that came back as a Call.
         failed: Failed IDs counted by error class name, e.g. ``{"NotFoundError": 2}``.
+        not_sent: IDs not sent because the API rejected the key (no line written).
     """
 
     ok: int
     failed: Mapping[str, int]
+    not_sent: int = 0
 
     @property
     def total(self) -> int:
         """Every ID processed, good or not."""
-        return self.ok + sum(self.failed.values())
+        return self.ok + sum(self.failed.values()) + self.not_sent
 
 
 def read_ids(path: str | os.PathLike[str]) -> Iterator[str]:
     """Yield the call IDs in a file, one per line, reading it as they are consumed.
 
-    Blank lines and comments (from ``#`` to the end of the line) are skipped, and
-    surrounding whitespace is stripped. Nothing is validated here: a malformed ID comes
-    back from `process` as an ``InvalidCallIdError`` line, so no input line goes unreported.
+    The rules are ``chirp-async calls get-many``'s (`chirp_async.cli.idfile`): blank
+    lines are skipped, ``#`` starts a comment anywhere on a line, surrounding whitespace
+    is stripped, and a line too long to be an ID is cut short instead of read whole.
+    Nothing is validated here: a malformed ID comes back from `process` as an
+    ``InvalidCallIdError`` line, so no input line goes unreported.
 
     Args:
         path: A UTF-8 text file.
@@ -92,13 +113,9 @@ def read_ids(path: str | os.PathLike[str]) -> Iterator[str]:
     Yields:
         The IDs, in file order.
     """
-    # Plain blocking reads: a local file's buffered lines cost microseconds. For a slow
-    # (network) file system, read in a thread instead, e.g. with anyio.to_thread.
-    with open(path, encoding="utf-8") as lines:
-        for line in lines:
-            call_id = line.split(_COMMENT, 1)[0].strip()
-            if call_id:
-                yield call_id
+    # Plain blocking reads: a local file's chunks cost microseconds. For a slow (network)
+    # file system, read in a thread instead, e.g. with anyio.to_thread.
+    return idfile.read_ids(path)
 
 
 async def drain(queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
@@ -163,13 +180,16 @@ async def process(
     Returns:
         The counts.
     """
-    ok = 0
+    ok = not_sent = 0
     failed: Counter[str] = Counter()
     results = client.calls.iter_many(ids, concurrency=concurrency, on_progress=on_progress)
     # aclosing: if we leave the loop early (error, cancellation), the requests in flight are
     # cancelled now, not whenever the generator happens to be garbage-collected.
     async with contextlib.aclosing(results):
         async for call_id, result in results:
+            if isinstance(result, BatchAbortedError):
+                not_sent += 1  # the key was rejected: retry these with a good key
+                continue
             if isinstance(result, ChirpError):
                 failed[type(result).__name__] += 1
                 line = _ENCODER.encode({"id": call_id, "error": error_record(result)})
@@ -177,7 +197,7 @@ async def process(
                 ok += 1
                 line = _ENCODER.encode({"id": call_id, "call": result})
             out.write(line + b"\n")
-    return Summary(ok=ok, failed=dict(sorted(failed.items())))
+    return Summary(ok=ok, failed=dict(sorted(failed.items())), not_sent=not_sent)
 
 
 # -- the demo -------------------------------------------------------------------------------
@@ -232,8 +252,29 @@ async def _demo(ids_file: Path, file_out: BytesSink, queue_out: BytesSink) -> li
     return [from_file, from_queue]
 
 
-def main() -> None:
-    """Run the demo: a file of IDs, then a queue of IDs, against the mock Chirp server."""
+def _points_at_an_api() -> bool:
+    """Whether the environment names an API to use instead of the embedded mock server."""
+    return any(os.environ.get(name) for name in _ENV_VARIABLES)
+
+
+@contextlib.asynccontextmanager
+async def _client() -> AsyncIterator[AsyncChirp]:
+    """The client for a run on your IDs: from the environment, or on an embedded mock."""
+    if _points_at_an_api():
+        async with AsyncChirp() as client:  # CHIRP_API_KEY and CHIRP_BASE_URL
+            yield client
+        return
+    async with MockChirpServer() as chirp:
+        async with AsyncChirp(chirp.api_key, base_url=chirp.base_url) as client:
+            yield client
+
+
+async def _export(ids: Iterable[str]) -> Summary:
+    async with _client() as client:
+        return await process(ids, client, sys.stdout.buffer)
+
+
+def _run_demo() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ids_file = Path(tmp, "ids.txt")
         ids_file.write_text(_DEMO_FILE, encoding="utf-8")
@@ -246,5 +287,41 @@ def main() -> None:
             print(f"summary ({output.stem}): ok={summary.ok} failed={dict(summary.failed)}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo, or export the calls of an IDs file; return the exit status.
+
+    Args:
+        argv: The arguments (``sys.argv[1:]`` when ``None``).
+
+    Returns:
+        0 when every ID was fetched (or the demo ran), 1 when some failed or were not
+        sent. Usage errors (no such file; no file while the environment points at an
+        API) exit with 2.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument(
+        "ids_file", nargs="?", help="one call ID per line ('-': stdin); omit for the demo"
+    )
+    args = parser.parse_args(argv)
+    if args.ids_file is None:
+        if _points_at_an_api():
+            parser.error("CHIRP_API_KEY or CHIRP_BASE_URL is set: pass a file of call IDs")
+        _run_demo()
+        return 0
+    if args.ids_file == _STDIN:
+        ids: Iterable[str] = idfile.iter_ids(sys.stdin.buffer)
+    elif Path(args.ids_file).is_file():
+        ids = read_ids(args.ids_file)
+    else:
+        parser.error(f"no such file: {args.ids_file}")
+    summary = asyncio.run(_export(ids))
+    sys.stdout.flush()
+    print(
+        f"summary: ok={summary.ok} failed={dict(summary.failed)} not_sent={summary.not_sent}",
+        file=sys.stderr,
+    )
+    return 1 if summary.failed or summary.not_sent else 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

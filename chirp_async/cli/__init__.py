@@ -12,8 +12,8 @@ from typing import Final
 __all__ = ["INSTALL_HINT", "main"]
 
 INSTALL_HINT: Final = (
-    "chirp-async: the command line needs the 'cli' extra (typer and rich); "
-    "install it with: pip install 'chirp-async[cli]'"
+    "chirp-async: the command line needs the 'cli' extra (typer and rich); install it "
+    "from a checkout with: pip install -e '.[cli]' (or add them: pip install typer rich)"
 )
 """The one line `main` prints to stderr when typer or rich cannot be imported."""
 

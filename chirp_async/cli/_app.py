@@ -10,6 +10,7 @@ from chirp_async import __version__
 
 from ._calls import calls_app
 from ._demo import demo
+from ._help import ChirpCommand, ChirpGroup
 from ._mock import mock_app
 from ._runtime import CliState, EventLoop, LogLevel, configure_logging
 
@@ -19,10 +20,16 @@ PROG_NAME: Final = "chirp-async"
 ENV_API_KEY: Final = "CHIRP_API_KEY"
 ENV_BASE_URL: Final = "CHIRP_BASE_URL"
 ENV_LOOP: Final = "CHIRP_LOOP"
+ENV_LOG: Final = "CHIRP_LOG"
+DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
 _HELP: Final = """Command line for the Chirp API, built on the chirp_async SDK.
 
 Try it without a key: `chirp-async demo`, or `chirp-async mock serve` in one terminal and
 the commands it prints in another.
+
+Exit status: 0 success; 1 the API call failed (get-many: some IDs failed); 2 usage
+error; 3 the API rejected the key (nothing more was sent); 130 Ctrl-C; 141 stdout was
+closed early (`| head`).
 """
 
 
@@ -37,6 +44,7 @@ def _main(
     api_key: Annotated[
         str | None,
         typer.Option(
+            metavar="KEY",
             envvar=ENV_API_KEY,
             show_envvar=True,
             show_default=False,
@@ -46,22 +54,41 @@ def _main(
     base_url: Annotated[
         str | None,
         typer.Option(
+            metavar="URL",
             envvar=ENV_BASE_URL,
             show_envvar=True,
-            help="API root [default: https, api.buildwithchirp.com].",
+            help=f"API root [default: {DEFAULT_BASE_URL}].",
         ),
     ] = None,
+    allow_insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--allow-insecure-http",
+            metavar="",
+            help=(
+                "Allow a plain http:// base URL on a host other than this machine "
+                "(the key then travels in cleartext)."
+            ),
+        ),
+    ] = False,
     timeout: Annotated[
         float | None,
-        typer.Option(help="Seconds per attempt [default: the SDK's, 30]."),
+        typer.Option(metavar="SECONDS", help="Seconds per attempt [default: the SDK's, 30]."),
     ] = None,
     max_retries: Annotated[
         int | None,
-        typer.Option(min=0, help="Retries after the first attempt [default: the SDK's, 2]."),
+        typer.Option(
+            metavar="N", min=0, help="Retries after the first attempt [default: the SDK's, 2]."
+        ),
     ] = None,
     log_level: Annotated[
         LogLevel | None,
-        typer.Option(case_sensitive=False, help="Log the SDK's requests to stderr."),
+        typer.Option(
+            envvar=ENV_LOG,
+            show_envvar=True,
+            case_sensitive=False,
+            help="Log the SDK's requests to stderr.",
+        ),
     ] = None,
     loop: Annotated[
         EventLoop,
@@ -75,7 +102,11 @@ def _main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
+            "--version",
+            metavar="",
+            is_eager=True,
+            callback=_show_version,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:
@@ -86,6 +117,7 @@ def _main(
         max_retries=max_retries,
         stderr=Console(stderr=True, highlight=False),
         loop=loop,
+        allow_insecure_http=allow_insecure_http,
     )
     if log_level is not None:
         configure_logging(log_level, state.stderr)
@@ -104,6 +136,7 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode="markdown",
+        cls=ChirpGroup,
         # A traceback with locals could show the key; the SDK masks it, this makes sure.
         pretty_exceptions_show_locals=False,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -111,7 +144,7 @@ def build_app() -> typer.Typer:
     app.callback()(_main)
     app.add_typer(calls_app(), name="calls")
     app.add_typer(mock_app(), name="mock")
-    app.command("demo")(demo)
+    app.command("demo", cls=ChirpCommand)(demo)
     return app
 
 

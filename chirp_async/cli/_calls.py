@@ -2,10 +2,7 @@
 
 import contextlib
 import enum
-import os
 import sys
-import time
-from collections.abc import AsyncIterable, Iterable
 from typing import Annotated, BinaryIO, Final
 
 import typer
@@ -13,20 +10,25 @@ from rich.console import Console
 
 from chirp_async import Call, ChirpError, InvalidCallIdError
 
+from ._batch import run_batch
+from ._help import ChirpCommand, ChirpGroup
 from ._input import IdInput, open_ids
-from ._output import JsonlWriter, Tally, call_json, call_table, outcome_record, summary_lines
-from ._progress import ProgressBar
+from ._output import JsonlWriter, call_json
+from ._rejection import rejects_key
 from ._runtime import (
+    EXIT_BROKEN_PIPE,
     EXIT_FAILED,
-    EXIT_OK,
+    EXIT_KEY_REJECTED,
     EXIT_USAGE,
     CliState,
     Interrupted,
     make_client,
     report_error,
     run_until_interrupted,
+    silence_stdout,
     state_of,
 )
+from ._tables import call_table
 
 __all__ = ["calls_app"]
 
@@ -49,12 +51,20 @@ async def _fetch_one(state: CliState, call_id: str) -> Call | ChirpError:
             return exc
 
 
+def _failure_status(error: ChirpError) -> int:
+    if isinstance(error, InvalidCallIdError):
+        return EXIT_USAGE
+    return EXIT_KEY_REJECTED if rejects_key(error) else EXIT_FAILED
+
+
 def get_call(
     ctx: typer.Context,
     call_id: Annotated[
         str,
         typer.Argument(
-            metavar="CALL_ID", help="The call ID, e.g. call_2DbBs7GWhGvVNJGrDXr5RG0mBWI."
+            metavar="CALL_ID",
+            help="The call ID, e.g. call_2DbBs7GWhGvVNJGrDXr5RG0mBWI.",
+            show_default=False,
         ),
     ],
     output_format: Annotated[
@@ -69,8 +79,9 @@ def get_call(
 ) -> None:
     """Fetch one call and print it.
 
-    Exit status: 0 on success, 1 when the API call failed (the error is printed on stderr
-    as one line), 2 for usage errors (no API key, a malformed call ID), 130 on Ctrl-C.
+    Exit status: 0 on success; 1 when the API call failed (the error is printed on stderr
+    as one line); 2 for usage errors (no API key, a malformed call ID); 3 when the API
+    rejected the key (401, or 403 for a restricted account); 130 on Ctrl-C.
     """
     state = state_of(ctx)
     try:
@@ -79,41 +90,17 @@ def get_call(
         raise typer.Exit(exc.exit_status) from None
     if isinstance(outcome, ChirpError):
         report_error(outcome)
-        invalid = isinstance(outcome, InvalidCallIdError)
-        raise typer.Exit(EXIT_USAGE if invalid else EXIT_FAILED)
-    if output_format is OutputFormat.TABLE:
-        Console(highlight=False).print(call_table(outcome))
-    else:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(call_json(outcome) + b"\n")
-        sys.stdout.buffer.flush()
-
-
-async def _fetch_all(
-    state: CliState,
-    ids: Iterable[str] | AsyncIterable[str],
-    *,
-    concurrency: int,
-    writer: JsonlWriter,
-    tally: Tally,
-    bar: ProgressBar,
-) -> None:
-    client = make_client(state)  # before the bar appears: a usage error prints one clean line
-    async with client:
-        results = client.calls.iter_many(ids, concurrency=concurrency, on_progress=bar.update)
-        with bar:
-            async with contextlib.aclosing(results):
-                async for call_id, outcome in results:
-                    writer.write(outcome_record(call_id, outcome))
-                    tally.add(outcome)
-
-
-def _silence_stdout() -> None:
-    # The reader of stdout went away (`| head`): point fd 1 at /dev/null so that the
-    # interpreter's final flush does not fail again (the Python docs' recipe for SIGPIPE).
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(_failure_status(outcome))
+    try:
+        if output_format is OutputFormat.TABLE:
+            Console(highlight=False).print(call_table(outcome))
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(call_json(outcome) + b"\n")
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
 def _open_files(
@@ -131,47 +118,6 @@ def _open_files(
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _run_batch(
-    state: CliState,
-    source: IdInput,
-    *,
-    concurrency: int,
-    writer: JsonlWriter,
-    tally: Tally,
-    show_progress: bool,
-) -> tuple[int, bool]:
-    """Stream the batch; return the exit status and whether a signal stopped it."""
-    status = EXIT_OK
-    interrupted = False
-    failure: OSError | None = None
-    try:
-        bar = ProgressBar(
-            state.stderr, description="calls", total=source.total, enabled=show_progress
-        )
-        run_until_interrupted(
-            lambda: _fetch_all(
-                state, source.ids, concurrency=concurrency, writer=writer, tally=tally, bar=bar
-            ),
-            loop=state.loop,
-        )
-    except Interrupted as exc:
-        status, interrupted = exc.exit_status, True
-    except OSError as exc:  # reading the input or writing the output failed
-        failure = exc
-    if failure is None:
-        try:
-            writer.flush()
-        except OSError as exc:
-            failure = exc
-    if isinstance(failure, BrokenPipeError):
-        _silence_stdout()
-    elif failure is not None:
-        report_error(failure)
-    if status == EXIT_OK and (failure is not None or tally.failed):
-        status = EXIT_FAILED
-    return status, interrupted
-
-
 def get_many(
     ctx: typer.Context,
     ids_file: Annotated[
@@ -180,11 +126,15 @@ def get_many(
             "--ids-file",
             "-i",
             metavar="FILE",
-            help="One call ID per line; '-' reads stdin. Blank lines and '#' comments are skipped.",
+            help=(
+                "One call ID per line; '-' reads stdin. Blank lines are skipped and '#' "
+                "starts a comment anywhere on a line."
+            ),
         ),
     ],
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at most.")
+        int,
+        typer.Option("--concurrency", "-c", metavar="N", min=1, help="Requests in flight at most."),
     ] = DEFAULT_CONCURRENCY,
     output: Annotated[
         str | None,
@@ -199,34 +149,38 @@ def get_many(
     """Fetch many calls, streaming one JSON line per input ID as each completes.
 
     Each line is {"id": ..., "call": {...}} (the API's camelCase JSON) or
-    {"id": ..., "error": {"type": ..., "status": ..., "message": ...}}, in completion
-    order. The input is read lazily, so memory stays constant however long it is. A
-    progress bar is drawn on stderr when it is a terminal (and the lines do not go to that
-    terminal); a summary by call status and error type follows on stderr.
+    {"id": ..., "error": {"type": ..., "status": ..., "message": ..., "request_id": ...}},
+    in completion order. The input is read lazily, so memory stays constant however long
+    it is. A progress bar is drawn on stderr when it is a terminal (and the lines do not
+    go to that terminal); a summary by call status and error type follows on stderr.
 
-    Exit status: 0 when every ID succeeded, 1 when some failed, 2 for usage errors,
-    130 on Ctrl-C (the lines written so far are complete JSON).
+    When the API rejects the key, nothing more is sent: the calls fetched so far are
+    written, and one line on stderr says how many requests were made and how many IDs
+    were not sent.
+
+    Exit status: 0 when every ID succeeded; 1 when some failed; 2 for usage errors; 3 when
+    the API rejected the key (401, or 403 for a restricted account); 130 on Ctrl-C (the
+    lines written so far are complete JSON); 141 when stdout was closed early (| head),
+    quietly.
     """
     state = state_of(ctx)
     to_stdout = output is None or output == _STDOUT_NAME
     # Lines on the same terminal would tear through the bar; then the summary has to do.
     show_progress = state.stderr.is_terminal and not (to_stdout and sys.stdout.isatty())
-    tally = Tally()
     with contextlib.ExitStack() as stack:
         source, sink = _open_files(ids_file, output, stack, count=show_progress)
-        started = time.monotonic()
-        status, interrupted = _run_batch(
+        report = run_batch(
             state,
             source,
             concurrency=concurrency,
             writer=JsonlWriter(sink),
-            tally=tally,
             show_progress=show_progress,
         )
-        elapsed = time.monotonic() - started
-    for line in summary_lines(tally, elapsed, interrupted=interrupted):
+    if report.status == EXIT_BROKEN_PIPE:
+        silence_stdout()
+    for line in report.lines:
         state.stderr.print(line, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(status)
+    raise typer.Exit(report.status)
 
 
 def calls_app() -> typer.Typer:
@@ -235,7 +189,7 @@ def calls_app() -> typer.Typer:
     Returns:
         The typer app with ``get`` and ``get-many``.
     """
-    app = typer.Typer(help="Fetch calls.", no_args_is_help=True)
-    app.command("get")(get_call)
-    app.command("get-many")(get_many)
+    app = typer.Typer(help="Fetch calls.", no_args_is_help=True, cls=ChirpGroup)
+    app.command("get", cls=ChirpCommand)(get_call)
+    app.command("get-many", cls=ChirpCommand)(get_many)
     return app

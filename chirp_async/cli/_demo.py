@@ -15,7 +15,7 @@ from rich.table import Table
 from chirp_async import ChirpError
 from chirp_async.testing import MockChirpServer
 
-from ._output import Tally, call_table, counts_table
+from ._output import Tally
 from ._progress import ProgressBar
 from ._runtime import (
     EXIT_FAILED,
@@ -27,6 +27,7 @@ from ._runtime import (
     run_until_interrupted,
     state_of,
 )
+from ._tables import call_table, counts_table
 
 __all__ = ["GeneratedIds", "demo"]
 
@@ -122,12 +123,14 @@ def _throughput_table(report: _Report) -> Table:
 def demo(
     ctx: typer.Context,
     count: Annotated[
-        int, typer.Option("--n", "-n", min=1, help="How many calls to fetch in bulk.")
+        int,
+        typer.Option("--n", "-n", metavar="N", min=1, help="How many calls to fetch in bulk."),
     ] = DEFAULT_COUNT,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight at most.")
+        int,
+        typer.Option("--concurrency", "-c", metavar="N", min=1, help="Requests in flight at most."),
     ] = DEFAULT_CONCURRENCY,
-    seed: Annotated[int, typer.Option(help="Seed of the generated call IDs.")] = 0,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the generated call IDs.")] = 0,
 ) -> None:
     """Show the SDK at work against a mock server started in this process.
 

@@ -1,4 +1,8 @@
-"""Reading call IDs, one per line, from a file or stdin, lazily and in constant memory."""
+"""Reading call IDs from ``--ids-file`` (a file or stdin), lazily and in constant memory.
+
+The line format (comments, over-long lines) is `chirp_async.cli.idfile`'s; this module
+decides how to read: a regular file on the event loop's thread, a pipe by a thread.
+"""
 
 import asyncio
 import os
@@ -7,43 +11,12 @@ import threading
 from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import BinaryIO, Final
 
-__all__ = ["CountedIds", "IdInput", "PipeIds", "file_ids", "open_ids", "parse_id_line"]
+from .idfile import CHUNK_BYTES, IdLineSplitter, iter_ids
+
+__all__ = ["CountedIds", "IdInput", "PipeIds", "open_ids"]
 
 STDIN_NAME: Final = "-"
-_CHUNK_SIZE: Final = 64 * 1024
 _MAX_PENDING_CHUNKS: Final = 8  # chunks read ahead of the consumer: bounds the memory used
-_COMMENT: Final = "#"
-
-
-def parse_id_line(line: bytes) -> str | None:
-    """Return the call ID on one input line, or ``None`` for a blank line or a comment.
-
-    Args:
-        line: The raw line, with or without its line ending (UTF-8; a BOM is dropped and
-            undecodable bytes become U+FFFD, so such an ID is reported as invalid).
-
-    Returns:
-        The stripped ID, or ``None`` when the line is empty or starts with ``#``.
-    """
-    text = line.decode("utf-8-sig", errors="replace").strip()
-    if not text or text.startswith(_COMMENT):
-        return None
-    return text
-
-
-def file_ids(stream: BinaryIO) -> Iterator[str]:
-    """Yield the IDs of a stream line by line (a generator: nothing is read ahead).
-
-    Args:
-        stream: A binary stream whose reads do not block for long (a file).
-
-    Yields:
-        Each ID, in file order.
-    """
-    for line in stream:
-        call_id = parse_id_line(line)
-        if call_id is not None:
-            yield call_id
 
 
 class CountedIds:
@@ -57,14 +30,14 @@ class CountedIds:
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self._total = sum(1 for _ in file_ids(stream))
+        self._total = sum(1 for _ in iter_ids(stream))
         stream.seek(0)
 
     def __len__(self) -> int:
         return self._total
 
     def __iter__(self) -> Iterator[str]:
-        return file_ids(self._stream)
+        return iter_ids(self._stream)
 
 
 class PipeIds:
@@ -101,18 +74,17 @@ class PipeIds:
             return True
 
         def pump() -> None:
-            tail = b""
+            splitter = IdLineSplitter()
             try:
                 while slots.acquire() and not stop.is_set():
-                    chunk = os.read(self._fd, _CHUNK_SIZE)
+                    chunk = os.read(self._fd, CHUNK_BYTES)
                     if not chunk:
                         break
-                    *lines, tail = (tail + chunk).split(b"\n")
-                    if not hand_over([i for i in map(parse_id_line, lines) if i is not None]):
+                    if not hand_over(splitter.feed(chunk)):
                         return
-                last = parse_id_line(tail)
-                if last is not None and not stop.is_set():
-                    hand_over([last])
+                last = splitter.end()
+                if last and not stop.is_set():
+                    hand_over(last)
             except OSError as exc:
                 hand_over(exc)
             hand_over(None)
@@ -191,7 +163,7 @@ def open_ids(name: str, *, stdin: BinaryIO, count: bool) -> IdInput:
             return IdInput(PipeIds(fd), owned)
         if count and owned is not None:
             return IdInput(CountedIds(owned), owned)
-        return IdInput(file_ids(stream), owned)
+        return IdInput(iter_ids(stream), owned)
     except BaseException:
         if owned is not None:
             owned.close()

@@ -1,7 +1,10 @@
 """``chirp-async mock serve``: the loopback mock Chirp server, until Ctrl-C."""
 
 import asyncio
+import dataclasses
+import ipaddress
 import random
+import re
 import sys
 from typing import Annotated, Final
 
@@ -9,6 +12,7 @@ import typer
 
 from chirp_async.testing import Fault, MockChirpServer
 
+from ._help import ChirpCommand, ChirpGroup
 from ._runtime import (
     EXIT_OK,
     EXIT_USAGE,
@@ -18,14 +22,21 @@ from ._runtime import (
     state_of,
 )
 
-__all__ = ["RandomFaults", "mock_app"]
+__all__ = ["RandomFaults", "RateLimit", "client_base_url", "mock_app", "parse_rate_limit"]
 
 _MS_PER_SECOND: Final = 1000.0
+_SECONDS_PER_UNIT: Final = {"s": 1, "m": 60}
+_RATE_LIMIT: Final = re.compile(r"(?P<count>\d+)/(?P<length>\d*)(?P<unit>[sm])")
+_RATE_LIMIT_EXAMPLES: Final = "20/1s, 120/60s or 120/1m"
 _MAX_PORT: Final = 65535
+_REPORTED_WINDOW: Final = 60.0  # the server's own default: what it reports when not enforcing
+# What a client on this machine connects to when the server listens on every address.
+_REACHABLE_FOR_ANY: Final = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 # Steps kept queued ahead of the requests, and how often the queue is topped up: enough
 # for far more requests per second than the mock server can answer.
 _STEPS_AHEAD: Final = 4096
 _TOP_UP_INTERVAL: Final = 0.02
+READY_LINE: Final = "Press Ctrl-C to stop."
 
 
 class RandomFaults:
@@ -67,25 +78,117 @@ class RandomFaults:
             await asyncio.sleep(_TOP_UP_INTERVAL)
 
 
-def _announce(server: MockChirpServer, latency_ms: float, error_rate: float) -> None:
+@dataclasses.dataclass(frozen=True)
+class RateLimit:
+    """A ``--rate-limit``: ``count`` requests per ``window`` seconds.
+
+    Attributes:
+        count: Requests allowed per window (>= 1).
+        window: The window's length in seconds (>= 1).
+    """
+
+    count: int
+    window: int
+
+    def __str__(self) -> str:
+        return f"{self.count} per {self.window} s"
+
+
+def parse_rate_limit(text: str) -> RateLimit:
+    """Parse ``N/1s``, ``N/60s``, ``N/1m`` (or ``N/s``, ``N/m``): N requests per window.
+
+    Args:
+        text: The option's value.
+
+    Returns:
+        The limit.
+
+    Raises:
+        typer.BadParameter: Not of that form, or a count or window of 0.
+    """
+    match = _RATE_LIMIT.fullmatch(text.strip().lower())
+    if match is None:
+        raise typer.BadParameter(
+            f"{text!r} is not REQUESTS/WINDOW: use e.g. {_RATE_LIMIT_EXAMPLES} "
+            "(s: seconds, m: minutes)"
+        )
+    count = int(match["count"])
+    window = int(match["length"] or "1") * _SECONDS_PER_UNIT[match["unit"]]
+    if count < 1 or window < 1:
+        raise typer.BadParameter(f"{text!r}: requests and window must both be at least 1")
+    return RateLimit(count, window)
+
+
+def client_base_url(host: str, port: int) -> str:
+    """Return the base URL a client on this machine should use for a server on ``host``.
+
+    A server listening on every address (``0.0.0.0``, ``::``) is not reachable *at* that
+    address, and the SDK refuses plain http to a host it cannot tell is this machine;
+    the loopback address of the same family works and is accepted.
+
+    Args:
+        host: The ``--host`` the server listens on.
+        port: Its port.
+
+    Returns:
+        E.g. ``http://127.0.0.1:8080`` for ``0.0.0.0``, ``http://[::1]:8080`` for ``::``.
+    """
+    reachable = _REACHABLE_FOR_ANY.get(host, host)
+    shown = f"[{reachable}]" if ":" in reachable else reachable
+    return f"http://{shown}:{port}"
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _announce(
+    server: MockChirpServer,
+    host: str,
+    *,
+    latency_ms: float,
+    error_rate: float,
+    rate_limit: RateLimit | None,
+) -> None:
+    base_url = client_base_url(host, server.port)
+    limit = f", rate limit {rate_limit}" if rate_limit is not None else ""
     lines = [
         f"Mock Chirp server listening on {server.base_url} "
-        f"(latency {latency_ms:g} ms, error rate {error_rate:.0%})",
+        f"(latency {latency_ms:g} ms, error rate {error_rate:.0%}{limit})",
         f"Test API key (public, accepted by this server only): {server.api_key}",
-        "Point the SDK or the CLI at it:",
-        f"  export CHIRP_BASE_URL={server.base_url}",
+        "Point the SDK or the CLI at it"
+        + ("" if base_url == server.base_url else f" (from this machine: {base_url})")
+        + ":",
+        f"  export CHIRP_BASE_URL={base_url}",
         f"  export CHIRP_API_KEY={server.api_key}",
-        "Press Ctrl-C to stop.",
     ]
+    reachable = _REACHABLE_FOR_ANY.get(host, host)
+    if not _is_local(reachable):
+        lines.append(
+            "  (plain http to another host: add --allow-insecure-http to the CLI, "
+            "allow_insecure_http=True to the SDK)"
+        )
+    lines.append(READY_LINE)
     print("\n".join(lines), flush=True)
 
 
 async def _serve(
-    server: MockChirpServer, *, latency_ms: float, error_rate: float, seed: int | None
+    server: MockChirpServer,
+    *,
+    host: str,
+    latency_ms: float,
+    error_rate: float,
+    seed: int | None,
+    rate_limit: RateLimit | None = None,
 ) -> None:
     async with server:
         faults = RandomFaults(server, error_rate, random.Random(seed)) if error_rate > 0 else None
-        _announce(server, latency_ms, error_rate)
+        _announce(server, host, latency_ms=latency_ms, error_rate=error_rate, rate_limit=rate_limit)
         try:
             if faults is None:
                 await asyncio.Event().wait()
@@ -97,25 +200,49 @@ async def _serve(
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=_MAX_PORT, help="Port; 0 picks a free one.")] = 0,
+    host: Annotated[
+        str,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Address to listen on (0.0.0.0: every IPv4 address, :: every IPv6 one).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(metavar="PORT", min=0, max=_MAX_PORT, help="Port; 0 picks a free one."),
+    ] = 0,
     latency_ms: Annotated[
-        float, typer.Option(min=0.0, help="Milliseconds to wait before every response.")
+        float,
+        typer.Option(metavar="MS", min=0.0, help="Milliseconds to wait before every response."),
     ] = 0.0,
     error_rate: Annotated[
         float,
         typer.Option(
+            metavar="FRACTION",
             min=0.0,
             max=1.0,
             help="Fraction of requests answered 503 (clients retry them: see --max-retries).",
         ),
     ] = 0.0,
+    rate_limit: Annotated[
+        RateLimit | None,
+        typer.Option(
+            metavar="N/WINDOW",
+            parser=parse_rate_limit,
+            help=(
+                f"Enforce a rate limit, e.g. {_RATE_LIMIT_EXAMPLES}: X-RateLimit-Remaining "
+                "counts down and requests over the limit get 429 with Retry-After "
+                "[default: none enforced; the headers always say 120 left of 120]."
+            ),
+        ),
+    ] = None,
     missing: Annotated[
         list[str] | None,
         typer.Option(metavar="CALL_ID", help="Answer 404 for this call ID (repeatable)."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the random 503s, for a repeatable run.")
+        int | None,
+        typer.Option(metavar="N", help="Seed of the random 503s, for a repeatable run."),
     ] = None,
 ) -> None:
     """Run the loopback mock Chirp API until Ctrl-C.
@@ -126,7 +253,12 @@ def serve(
     """
     try:
         server = MockChirpServer(
-            host=host, port=port, latency=latency_ms / _MS_PER_SECOND, record_requests=False
+            host=host,
+            port=port,
+            latency=latency_ms / _MS_PER_SECOND,
+            record_requests=False,
+            rate_limit=None if rate_limit is None else rate_limit.count,
+            rate_limit_window=_REPORTED_WINDOW if rate_limit is None else rate_limit.window,
         )
         for call_id in missing or ():
             server.mark_missing(call_id)
@@ -135,7 +267,14 @@ def serve(
         raise typer.Exit(EXIT_USAGE) from None
     try:
         run_until_interrupted(
-            lambda: _serve(server, latency_ms=latency_ms, error_rate=error_rate, seed=seed),
+            lambda: _serve(
+                server,
+                host=host,
+                latency_ms=latency_ms,
+                error_rate=error_rate,
+                seed=seed,
+                rate_limit=rate_limit,
+            ),
             loop=state_of(ctx).loop,
         )
     except Interrupted:
@@ -151,6 +290,6 @@ def mock_app() -> typer.Typer:
     Returns:
         The typer app with ``serve``.
     """
-    app = typer.Typer(help="The loopback mock Chirp API, for trying things out.")
-    app.command("serve")(serve)
+    app = typer.Typer(help="The loopback mock Chirp API, for trying things out.", cls=ChirpGroup)
+    app.command("serve", cls=ChirpCommand)(serve)
     return app

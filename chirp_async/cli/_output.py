@@ -1,4 +1,4 @@
-"""Output: a call as JSON or a table, JSON Lines records, and the counts a run ends with."""
+"""Output: a call as JSON, JSON Lines records, and the counts a run ends with."""
 
 import collections
 import dataclasses
@@ -7,17 +7,15 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO, Final
 
 import msgspec
-from rich.table import Table
-from rich.text import Text
 
-from chirp_async import APIResponseValidationError, APIStatusError, Call, ChirpError
+from chirp_async import APIError, APIResponseValidationError, APIStatusError, Call, ChirpError
+
+from ._text import echo_id, terminal_safe
 
 __all__ = [
     "JsonlWriter",
     "Tally",
     "call_json",
-    "call_table",
-    "counts_table",
     "outcome_record",
     "summary_lines",
 ]
@@ -25,7 +23,6 @@ __all__ = [
 _ENCODER: Final = msgspec.json.Encoder()
 FLUSH_BYTES: Final = 64 * 1024
 FLUSH_INTERVAL: Final = 0.2  # seconds: how stale a reader of the file (tail -f) may be
-_NONE: Final = "-"
 
 
 def call_json(call: Call) -> bytes:
@@ -55,15 +52,19 @@ def outcome_record(call_id: str, outcome: Call | ChirpError) -> dict[str, object
 
     Returns:
         ``{"id", "call"}`` (the call in camelCase) or ``{"id", "error": {"type", "status",
-        "message"}}``; ``status`` is the HTTP status, or ``None`` when there was none.
+        "message", "request_id"}}``: ``status`` is the HTTP status and ``request_id`` the
+        server's ``x-request-id`` (what Chirp support asks for), each ``None`` when there
+        was none. The ``id`` of a failed ID is cut short when it is long (`echo_id`), so
+        a huge malformed input line does not become a huge record.
     """
     if isinstance(outcome, ChirpError):
         error = {
             "type": type(outcome).__name__,
             "status": _error_status(outcome),
             "message": " ".join(str(outcome).split()),
+            "request_id": outcome.request_id if isinstance(outcome, APIError) else None,
         }
-        return {"id": call_id, "error": error}
+        return {"id": echo_id(call_id), "error": error}
     return {"id": call_id, "call": outcome}
 
 
@@ -172,7 +173,8 @@ class Tally:
 
 def _breakdown(counts: Mapping[str, int]) -> str:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{name} {count:,}" for name, count in ordered)
+    # Statuses come from the server: no escape sequence of theirs reaches the terminal.
+    return ", ".join(f"{terminal_safe(name)} {count:,}" for name, count in ordered)
 
 
 def summary_lines(tally: Tally, elapsed: float, *, interrupted: bool = False) -> list[str]:
@@ -198,51 +200,3 @@ def summary_lines(tally: Tally, elapsed: float, *, interrupted: bool = False) ->
     if tally.by_error:
         lines.append(f"  by error:  {_breakdown(tally.by_error)}")
     return lines
-
-
-def _cell(value: object) -> Text:
-    if value is None:
-        return Text(_NONE, style="dim")
-    if isinstance(value, (dict, list)):
-        return Text(msgspec.json.encode(value).decode())
-    return Text(str(value))
-
-
-def call_table(call: Call) -> Table:
-    """Show a call as a two-column table, one row per API field (camelCase names).
-
-    Args:
-        call: The call.
-
-    Returns:
-        The rich table.
-    """
-    table = Table(title=f"Call {call.id}", show_header=True, title_justify="left")
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    fields: dict[str, object] = msgspec.to_builtins(call)
-    for name, value in fields.items():
-        table.add_row(name, _cell(value))
-    return table
-
-
-def counts_table(title: str, header: str, counts: Mapping[str, int], total: int) -> Table:
-    """Show counts with their share of ``total``, largest first.
-
-    Args:
-        title: The table title.
-        header: The first column's heading.
-        counts: Count per key.
-        total: The denominator of the percentages.
-
-    Returns:
-        The rich table.
-    """
-    table = Table(title=title, title_justify="left")
-    table.add_column(header)
-    table.add_column("count", justify="right")
-    table.add_column("share", justify="right")
-    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        share = f"{count / total:.1%}" if total else "-"
-        table.add_row(name, f"{count:,}", share)
-    return table

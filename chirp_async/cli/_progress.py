@@ -17,6 +17,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from ._text import terminal_safe
+
 __all__ = ["ProgressBar"]
 
 _REFRESHES_PER_SECOND: Final = 8
@@ -66,7 +68,7 @@ class ProgressBar:
     ) -> None:
         self._enabled = enabled
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TaskProgressColumn(),
@@ -81,7 +83,7 @@ class ProgressBar:
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._task = self._progress.add_task(description, total=total, failed=0)
+        self._task = self._progress.add_task(terminal_safe(description), total=total, failed=0)
 
     def update(self, done: int, total: int | None, failed: int) -> None:
         """Record progress; the signature of ``iter_many``'s ``on_progress``.

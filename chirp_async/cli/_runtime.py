@@ -1,9 +1,11 @@
 """What every command shares: global options, the client, error lines, exit codes, signals."""
 
 import asyncio
+import contextlib
 import dataclasses
 import enum
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -14,8 +16,12 @@ from rich.console import Console
 
 from chirp_async import AsyncChirp, ConfigurationError
 
+from ._text import one_line, terminal_safe
+
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILED",
+    "EXIT_KEY_REJECTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "CliState",
@@ -27,13 +33,19 @@ __all__ = [
     "make_client",
     "report_error",
     "run_until_interrupted",
+    "silence_stdout",
     "state_of",
 ]
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_KEY_REJECTED: Final = 3
+"""The API rejected the key (401, or a 403 for a restricted account): nothing else was sent."""
 _SIGNAL_EXIT_BASE: Final = 128  # the shell convention: 128 + signal number (Ctrl-C is 130)
+EXIT_BROKEN_PIPE: Final = _SIGNAL_EXIT_BASE + signal.SIGPIPE
+"""The reader of stdout went away (``| head``): 141, what a process killed by SIGPIPE reports."""
+_INSECURE_HTTP_HINT: Final = "allow_insecure_http"
 _LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _T = TypeVar("_T")
 
@@ -80,6 +92,7 @@ class CliState:
         max_retries: ``--max-retries``, or ``None`` for the SDK default.
         stderr: The console for progress bars, summaries and log records.
         loop: ``--loop`` / ``CHIRP_LOOP``: the event loop the commands run on.
+        allow_insecure_http: ``--allow-insecure-http``: plain http to a non-loopback host.
     """
 
     api_key: str | None = dataclasses.field(default=None, repr=False)
@@ -88,6 +101,7 @@ class CliState:
     max_retries: int | None = None
     stderr: Console = dataclasses.field(default_factory=lambda: Console(stderr=True))
     loop: EventLoop = EventLoop.AUTO
+    allow_insecure_http: bool = False
 
     def client_options(self) -> _ClientOptions:
         """Return the ``timeout`` / ``max_retries`` arguments that were given on the command line.
@@ -123,9 +137,11 @@ def error_line(exc: BaseException) -> str:
         exc: The exception.
 
     Returns:
-        ``error: <ClassName>: <message>``, with any line breaks folded into spaces.
+        ``error: <ClassName>: <message>`` on one line, without control characters or
+        escape sequences (messages quote the server), the message cut at
+        ``MAX_MESSAGE_CHARS``.
     """
-    message = " ".join(str(exc).split())
+    message = one_line(str(exc))
     return f"error: {type(exc).__name__}: {message}" if message else f"error: {type(exc).__name__}"
 
 
@@ -157,12 +173,27 @@ def make_client(state: CliState, **overrides: str) -> AsyncChirp:
         return AsyncChirp(
             overrides.get("api_key", state.api_key),
             base_url=overrides.get("base_url", state.base_url),
+            allow_insecure_http=state.allow_insecure_http,
             **state.client_options(),
         )
     except (ConfigurationError, TypeError, ValueError) as exc:
         # No key, an admin key, a bad URL or option: a configuration problem, nothing sent.
-        report_error(exc)
+        line = error_line(exc)
+        if _INSECURE_HTTP_HINT in line:  # the SDK names its argument; name the option too
+            line += " (on the command line: --allow-insecure-http)"
+        print(line, file=sys.stderr, flush=True)
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null after the reader of stdout went away.
+
+    Then the interpreter's final flush of ``sys.stdout`` cannot fail a second time and
+    print a traceback (the recipe in the Python docs' notes on SIGPIPE).
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 class _ConsoleLogHandler(logging.Handler):
@@ -174,7 +205,7 @@ class _ConsoleLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = self.format(record)
+            text = terminal_safe(self.format(record))  # records quote request IDs, paths
             self._console.print(text, markup=False, highlight=False, soft_wrap=True)
         except Exception:
             self.handleError(record)

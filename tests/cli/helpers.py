@@ -6,6 +6,8 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +27,7 @@ WAIT: Final = 15.0  # seconds: the bound of every wait in these tests
 CALL_ID: Final = "call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"
 OTHER_ID: Final = "call_test_3xKq9Lm2Np4Rs6Tu8Vw0Yz1Ab2C"
 MISSING_ID: Final = "call_000000000000000000000000000"
+READY_LINE: Final = "Press Ctrl-C to stop."  # the last line of the mock serve banner
 _CLEARED_ENV: Final = ("CHIRP_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 _T = TypeVar("_T")
@@ -187,3 +190,38 @@ def assert_no_secret(*outputs: str) -> None:
     for output in outputs:
         assert SECRET_KEY not in output
         assert SECRET_KEY[len("sk_test_app_") :] not in output
+
+
+def read_banner(process: subprocess.Popen[str]) -> list[str]:
+    """Collect stdout lines up to the ready line, each wait bounded."""
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    banner: list[str] = []
+    while not banner or banner[-1] != READY_LINE:
+        banner.append(lines.get(timeout=WAIT))
+    return banner
+
+
+def banner_exports(banner: list[str]) -> dict[str, str]:
+    """The ``export NAME=value`` lines of a ``mock serve`` banner."""
+    pairs = (line.strip().removeprefix("export ").split("=", 1) for line in banner)
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+def stop_server(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C a ``mock serve`` process; return its stderr (killed if it does not stop)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return stderr

@@ -79,15 +79,17 @@ def test_get_without_a_key_prints_the_sdk_message_and_exits_2() -> None:
     assert result.stderr.count("\n") == 1
 
 
-def test_get_with_a_wrong_key_reports_authentication_error_without_the_key(
+def test_get_with_a_wrong_key_reports_authentication_error_and_exits_3_without_the_key(
     server: ServerThread,
 ) -> None:
     wrong = SECRET_KEY[:-4] + "XXXX"
 
     result = invoke(["--api-key", wrong, "--base-url", server.base_url, "calls", "get", CALL_ID])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3
+    assert result.stdout == ""
     assert result.stderr.startswith("error: AuthenticationError: HTTP 401")
+    assert result.stderr.count("\n") == 1
     assert wrong not in result.output
     assert_no_secret(result.output)
 
@@ -161,7 +163,7 @@ def test_get_key_given_as_option_is_never_printed(server: ServerThread) -> None:
         ["--api-key", SECRET_KEY, "--help"],
     ):
         result = invoke(args)
-        assert result.exit_code in (0, 1, 2)
+        assert result.exit_code in (0, 1, 2, 3)
         assert_no_secret(result.output)
 
 

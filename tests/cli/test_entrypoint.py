@@ -34,7 +34,7 @@ def test_without_the_cli_extra_prints_one_install_line_and_exits_2(blocked: str)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == INSTALL_HINT + "\n"
-    assert "pip install 'chirp-async[cli]'" in result.stderr
+    assert "pip install -e '.[cli]'" in result.stderr
 
 
 def test_without_typer_in_process_the_hint_is_printed(

@@ -25,9 +25,9 @@ from .helpers import (
 
 BAD_ID = "call_nope"
 IDS_TEXT = f"""# calls to fetch
-{CALL_ID}
+{CALL_ID}   # a note after the ID
 
-   {OTHER_ID}\t
+   {OTHER_ID}\t#another note
   # an indented comment
 {MISSING_ID}
 {BAD_ID}
@@ -50,15 +50,18 @@ def _assert_expected_records(records: list[dict[str, Any]], server: ServerThread
     assert by_id[CALL_ID] == call_record(CALL_ID, server)
     assert by_id[OTHER_ID] == call_record(OTHER_ID, server)
     not_found = by_id[MISSING_ID]["error"]
-    assert set(not_found) == {"type", "status", "message"}
+    assert set(not_found) == {"type", "status", "message", "request_id"}
     assert (not_found["type"], not_found["status"]) == ("NotFoundError", 404)
     assert not_found["message"].startswith("HTTP 404 Not Found: Call not found")
+    assert not_found["request_id"].startswith("req_")
+    assert f"request_id={not_found['request_id']})" in not_found["message"]
     assert by_id[BAD_ID] == {
         "id": BAD_ID,
         "error": {
             "type": "InvalidCallIdError",
             "status": None,
             "message": str(InvalidCallIdError(BAD_ID)),
+            "request_id": None,
         },
     }
 

@@ -86,7 +86,7 @@ def test_calls_get_interrupted_while_waiting_exits_130(make_server: ServerFactor
     assert result_box[0].stdout == ""
 
 
-def test_get_many_stops_quietly_when_stdout_is_closed(
+def test_get_many_stops_quietly_with_status_141_when_stdout_is_closed(
     make_server: ServerFactory, tmp_path: Path
 ) -> None:
     server = make_server()
@@ -96,9 +96,9 @@ def test_get_many_stops_quietly_when_stdout_is_closed(
     process = spawn_cli(["calls", "get-many", "-i", str(ids_file)], env=cli_env(server))
     try:
         assert process.stdout is not None
-        first = process.stdout.readline()
-        process.stdout.close()  # like `| head -1`
-        process.wait(WAIT)  # its stderr (a short summary) fits in the pipe meanwhile
+        head = [process.stdout.readline() for _ in range(2)]
+        process.stdout.close()  # like `| head -2`
+        process.wait(WAIT)  # anything it writes to stderr meanwhile fits in the pipe
         assert process.stderr is not None
         with process.stderr:
             stderr = process.stderr.read()
@@ -107,7 +107,8 @@ def test_get_many_stops_quietly_when_stdout_is_closed(
             process.kill()
             process.wait(WAIT)
 
-    assert parse_lines(first)[0]["id"].startswith("call_")
-    assert process.returncode == 1
-    assert "Traceback" not in stderr
-    assert "BrokenPipe" not in stderr
+    assert [parse_lines(line)[0] for line in head] == [
+        call_record(parse_lines(line)[0]["id"], server) for line in head
+    ]
+    assert process.returncode == 128 + signal.SIGPIPE  # 141, as if SIGPIPE had ended it
+    assert stderr == ""  # no "done: ... 0 failed" claiming success, no traceback

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 import random
 import re
-import signal
-import subprocess
-import threading
 
 import pytest
 
@@ -17,56 +13,33 @@ from chirp_async.cli._demo import SAMPLE_CALL_ID, GeneratedIds
 from chirp_async.cli._mock import RandomFaults, _serve
 from chirp_async.testing import DEFAULT_TEST_API_KEY, MockChirpServer
 
-from .helpers import CALL_ID, MISSING_ID, WAIT, ServerThread, invoke, spawn_cli
+from .helpers import (
+    CALL_ID,
+    MISSING_ID,
+    READY_LINE,
+    WAIT,
+    ServerThread,
+    banner_exports,
+    invoke,
+    read_banner,
+    spawn_cli,
+    stop_server,
+)
 
-READY_LINE = "Press Ctrl-C to stop."
 CALL_ID_PATTERN = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
 POLL_INTERVAL = 0.01
 POLLS = int(WAIT / POLL_INTERVAL)
 
 
-def _read_banner(process: subprocess.Popen[str]) -> list[str]:
-    """Collect stdout lines up to the ready line, each wait bounded."""
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    stdout = process.stdout
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line.rstrip("\n"))
-
-    threading.Thread(target=pump, daemon=True).start()
-    banner: list[str] = []
-    while not banner or banner[-1] != READY_LINE:
-        banner.append(lines.get(timeout=WAIT))
-    return banner
-
-
-def _exports(banner: list[str]) -> dict[str, str]:
-    pairs = (line.strip().removeprefix("export ").split("=", 1) for line in banner)
-    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
-    try:
-        _, stderr = process.communicate(timeout=WAIT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    return stderr
-
-
 def test_mock_serve_prints_exports_serves_calls_and_stops_on_ctrl_c() -> None:
     process = spawn_cli(["mock", "serve", "--missing", MISSING_ID])
     try:
-        banner = _read_banner(process)
-        env = _exports(banner)
+        banner = read_banner(process)
+        env = banner_exports(banner)
         found = invoke(["calls", "get", CALL_ID], env=env)
         missing = invoke(["calls", "get", MISSING_ID], env=env)
     finally:
-        stderr = _stop(process)
+        stderr = stop_server(process)
 
     assert banner[0].startswith("Mock Chirp server listening on http://127.0.0.1:")
     assert env["CHIRP_API_KEY"] == DEFAULT_TEST_API_KEY
@@ -81,10 +54,10 @@ def test_mock_serve_prints_exports_serves_calls_and_stops_on_ctrl_c() -> None:
 def test_mock_serve_error_rate_1_answers_every_request_503() -> None:
     process = spawn_cli(["mock", "serve", "--error-rate", "1", "--latency-ms", "1"])
     try:
-        env = _exports(_read_banner(process))
+        env = banner_exports(read_banner(process))
         result = invoke(["--max-retries", "0", "calls", "get", CALL_ID], env=env)
     finally:
-        _stop(process)
+        stop_server(process)
 
     assert result.exit_code == 1
     assert result.stderr.startswith("error: InternalServerError: HTTP 503")
@@ -99,6 +72,7 @@ def test_mock_serve_error_rate_1_answers_every_request_503() -> None:
         ["--latency-ms", "-1"],
         ["--port", "70000"],
         ["--missing", "not-a-call-id"],
+        ["--rate-limit", "20"],
     ],
 )
 def test_mock_serve_rejects_bad_options(args: list[str]) -> None:
@@ -116,7 +90,7 @@ def test_mock_serve_on_a_busy_port_is_a_usage_error(server: ServerThread) -> Non
 
 async def test_serve_announces_itself_and_injects_503s(capsys: pytest.CaptureFixture[str]) -> None:
     mock = MockChirpServer(record_requests=False)
-    task = asyncio.create_task(_serve(mock, latency_ms=0, error_rate=1.0, seed=1))
+    task = asyncio.create_task(_serve(mock, host="127.0.0.1", latency_ms=0, error_rate=1.0, seed=1))
     printed = ""
     for _ in range(POLLS):
         printed += capsys.readouterr().out

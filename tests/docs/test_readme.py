@@ -64,7 +64,7 @@ from chirp_async.testing import DEFAULT_TEST_API_KEY, Fault, MockChirpServer
 
 TEXT: Final = read_readme()
 BLOCKS: Final = parse_blocks(TEXT)
-LANGUAGES: Final = frozenset({"python", "sh"})
+LANGUAGES: Final = frozenset({"python", "sh", "toml"})  # toml: test_readme_sections.py
 WAIT: Final = 20.0  # seconds: the bound of every wait on a process (two fit in the 60 s timeout)
 FAST_RETRIES: Final = RetryPolicy(initial_delay=0.001, max_delay=0.002)
 CALL_ID_PATTERN: Final = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
@@ -92,7 +92,9 @@ NOT_RUN: Final[Mapping[tuple[str, ...], str]] = {
         "`chirp-async demo --n 10000`, is run from the Command line block"
     ),
     ("make", "test"): "runs this very test suite (with ruff and mypy), so it would recurse",
-    ("pip", "install"): "installs from PyPI, which needs the network; the SDK is installed",
+    ("pip", "install"): (
+        "installs (from a checkout, git or PyPI), which needs the network; the SDK is installed"
+    ),
 }
 CLI_GROUPS: Final = frozenset({"calls", "mock"})  # commands that take a subcommand
 GET_MANY_IDS: Final = (SAMPLE_CALL_ID, "call_test_3xKq9Lm2Np4Rs6Tu8Vw0Yz1Ab2C")
