@@ -26,12 +26,14 @@ from ._errors import ChirpError as ChirpError
 from ._errors import ClientStateError as ClientStateError
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConflictError as ConflictError
+from ._errors import InsecureBaseURLError as InsecureBaseURLError
 from ._errors import InternalServerError as InternalServerError
 from ._errors import InvalidCallIdError as InvalidCallIdError
 from ._errors import NotFoundError as NotFoundError
 from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import RateLimitError as RateLimitError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
+from ._errors import rejects_key as rejects_key
 from ._models import Call as Call
 from ._models import CallChannel as CallChannel
 from ._models import CallDirection as CallDirection
@@ -64,6 +66,7 @@ __all__ = [
     "ClientStats",
     "ConfigurationError",
     "ConflictError",
+    "InsecureBaseURLError",
     "InternalServerError",
     "InvalidCallIdError",
     "NotFoundError",
@@ -74,6 +77,7 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "__version__",
+    "rejects_key",
 ]
 
 for _name in __all__:

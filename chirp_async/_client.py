@@ -7,7 +7,7 @@ import math
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final, Generic, TypeVar, final, overload
 
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
@@ -24,6 +24,7 @@ from ._config import (
     read_env,
     resolve_config,
 )
+from ._errors import ConfigurationError
 from ._logging import setup_logging_from_env
 from ._pacing import Pacer
 from ._retry import RetryBudget, RetryPolicy
@@ -62,7 +63,9 @@ def _check_rate_limit(rate_limit: object) -> None:
     if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)):
         raise TypeError(f"rate_limit must be a number of requests per second, got {rate_limit!r}")
     if not math.isfinite(rate_limit) or rate_limit <= 0:
-        raise ValueError(f"rate_limit must be a positive, finite number, got {rate_limit!r}")
+        raise ConfigurationError(
+            f"rate_limit must be a positive, finite number, got {rate_limit!r}"
+        )
 
 
 def _check_deadline(deadline: object) -> float | None:
@@ -99,6 +102,35 @@ def _make_pacer(policy: RetryPolicy, rate_limit: float | None, pace_by_headers: 
         wall_clock=policy.clock,
         sleep=policy.sleep,
     )
+
+
+_R = TypeVar("_R")
+
+
+@final
+class _Resource(Generic[_R]):
+    """A client attribute holding a resource: its class on the class, its object on a client.
+
+    So ``help(AsyncChirp.calls)`` and an IDE's hover show the resource's methods, and
+    ``client.calls`` is the client's own resource object.
+    """
+
+    def __init__(self, cls: type[_R], attribute: str) -> None:
+        self._cls = cls
+        self._attribute = attribute
+        self.__doc__ = cls.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[object]) -> type[_R]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type[object]) -> _R: ...
+
+    def __get__(self, obj: object | None, owner: type[object]) -> type[_R] | _R:
+        if obj is None:
+            return self._cls
+        resource: _R = getattr(obj, self._attribute)
+        return resource
 
 
 @final
@@ -141,9 +173,12 @@ class AsyncChirp:
             attempt or wait runs past it (a longer ``Retry-After`` fails at once).
 
     Raises:
-        ConfigurationError: No API key was given or found, or it is an admin key.
+        ConfigurationError: An option cannot work (also a `ValueError`): no API key given
+            or found, an admin key, an empty key, one with whitespace or a ``Bearer``
+            prefix, a base URL without a scheme or ending in ``/v1``, plain http to
+            another host (`InsecureBaseURLError`), a number out of range. The message
+            names the option, where it came from, and how to fix it.
         TypeError: An argument has the wrong type (the message names it).
-        ValueError: An argument is out of range (the message names it).
 
     Example:
         ```python
@@ -152,10 +187,10 @@ class AsyncChirp:
         ```
     """
 
-    __slots__ = ("_config", "_deadline", "_owns_pool", "_pool", "_shared", "_transport", "calls")
+    __slots__ = ("_calls", "_config", "_deadline", "_owns_pool", "_pool", "_shared", "_transport")
 
-    calls: Calls
-    """Operations on calls: ``await client.calls.get(call_id)``."""
+    calls: _Resource[Calls] = _Resource(Calls, "_calls")
+    """Operations on calls: ``await client.calls.get(call_id)`` (see `Calls`)."""
 
     def __init__(
         self,
@@ -223,7 +258,7 @@ class AsyncChirp:
             budget=shared.budget,
             counters=shared.counters,
         )
-        self.calls = Calls(self._transport, max_connections=config.max_connections)
+        self._calls = Calls(self._transport, max_connections=config.max_connections)
 
     @property
     def base_url(self) -> str:
@@ -267,7 +302,7 @@ class AsyncChirp:
 
         Raises:
             TypeError: An argument has the wrong type.
-            ValueError: An argument is out of range.
+            ConfigurationError: An argument is out of range (also a `ValueError`).
 
         Example:
             ```python

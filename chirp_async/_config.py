@@ -14,7 +14,7 @@ from typing import Final, TypeVar, cast
 
 import yarl
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InsecureBaseURLError
 from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "Secret", "Timeout", "resolve_config"]
@@ -172,7 +172,9 @@ def check_positive_or_none(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+        raise ConfigurationError(
+            f"{name} must be a positive, finite number of seconds, got {value!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def check_int(name: str, value: object, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
@@ -267,11 +269,18 @@ def _resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
     if not isinstance(api_key, str):
         raise TypeError(f"api_key must be a str, got {type(api_key).__name__}")
     if not api_key:
-        raise ValueError(f"{source} is empty")
+        raise ConfigurationError(
+            f"{source} is empty: set it to an app key (sk_live_app_... or sk_test_app_...)"
+        )
+    if api_key.lstrip()[:7].lower() == "bearer ":
+        raise ConfigurationError(
+            f"{source} starts with 'Bearer ': drop it and give the key alone; the SDK "
+            "adds 'Bearer ' to the Authorization header itself"
+        )
     if not api_key.isascii() or not api_key.isprintable() or any(c.isspace() for c in api_key):
-        raise ValueError(
+        raise ConfigurationError(
             f"{source} contains whitespace, control or non-ASCII characters; "
-            "check for a stray newline or quote"
+            "check for a stray newline, space or quote around the key"
         )
     if api_key.startswith(_ADMIN_KEY_PREFIX):
         raise ConfigurationError(
@@ -300,22 +309,37 @@ def _resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: 
             return DEFAULT_BASE_URL
     if not isinstance(base_url, str):
         raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
+    shown = repr(base_url[:200])
     try:
         url = yarl.URL(base_url)
     except ValueError as exc:
-        raise ValueError(f"{source} is not a valid URL: {base_url!r}") from exc
+        raise ConfigurationError(f"{source} is not a valid URL: {shown}") from exc
+    if "://" not in base_url:
+        rest = base_url.lstrip("/")[:200]
+        host = rest.split("/", 1)[0].rsplit(":", 1)[0]
+        scheme = "http" if _is_loopback(host) else "https"
+        raise ConfigurationError(
+            f"{source} has no scheme: {shown}; write the URL in full, e.g. '{scheme}://{rest}'"
+        )
     if url.scheme not in ("http", "https") or not url.raw_host:
-        raise ValueError(
-            f"{source} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, "
-            f"got {base_url!r}"
+        raise ConfigurationError(
+            f"{source} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, got {shown}"
         )
     if _HOST_PATTERN.fullmatch(url.raw_host) is None:
-        raise ValueError(f"{source} has an invalid host name: {base_url!r}")
+        raise ConfigurationError(f"{source} has an invalid host name: {shown}")
     if url.user or url.password or url.query_string or url.fragment:
-        raise ValueError(f"{source} must not carry credentials, a query or a fragment")
+        raise ConfigurationError(
+            f"{source} must not carry credentials, a query or a fragment (the key goes in "
+            "api_key / CHIRP_API_KEY)"
+        )
+    if url.path.rstrip("/").endswith("/v1"):
+        raise ConfigurationError(
+            f"{source} ends in '/v1': drop the '/v1' (the SDK adds '/v1/...' to every "
+            f"request), e.g. {DEFAULT_BASE_URL!r}"
+        )
     if url.scheme == "http" and not allow_http and not _is_loopback(url.raw_host):
-        raise ValueError(
-            f"{source} {base_url!r} is plain http on a non-loopback host: the API key would "
+        raise InsecureBaseURLError(
+            f"{source} {shown} is plain http on a non-loopback host: the API key would "
             "travel in cleartext. Use https, or pass allow_insecure_http=True if you must"
         )
     return str(url).rstrip("/")
@@ -332,12 +356,12 @@ def _check_headers(default_headers: Mapping[str, str] | None) -> Mapping[str, st
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"default_headers must map str to str, got {name!r}: {value!r}")
         if name.lower() in _RESERVED_HEADERS:
-            raise ValueError(
+            raise ConfigurationError(
                 f"default_headers may not set {name!r}; "
                 + ("pass the key as api_key" if name.lower() == "authorization" else "")
             )
         if any(c in name + value for c in "\r\n\0") or not name.strip():
-            raise ValueError(f"default_headers entry {name!r} is not a valid header")
+            raise ConfigurationError(f"default_headers entry {name!r} is not a valid header")
         checked[name] = value
     return checked
 

@@ -4,7 +4,8 @@
 ChirpError
 ├── InvalidCallIdError (also ValueError)       bad ID, raised before any request
 │   └── CallIdTypeError (also TypeError)       an ID that is not a str at all
-├── ConfigurationError                         no API key, or an admin key
+├── ConfigurationError (also ValueError)       an option that cannot work (no key, ...)
+│   └── InsecureBaseURLError                   plain http to another host, not allowed
 ├── ClientStateError (also RuntimeError)       closed client, wrong event loop
 ├── BatchError                                 get_many: some IDs failed
 ├── BatchAbortedError                          not sent: the batch stopped (key rejected)
@@ -54,6 +55,7 @@ __all__ = [
     "ClientStateError",
     "ConfigurationError",
     "ConflictError",
+    "InsecureBaseURLError",
     "InternalServerError",
     "InvalidCallIdError",
     "NotFoundError",
@@ -61,6 +63,7 @@ __all__ = [
     "RateLimitError",
     "UnprocessableEntityError",
     "make_status_error",
+    "rejects_key",
 ]
 
 _MAX_BODY_IN_MESSAGE = 200
@@ -100,10 +103,20 @@ class CallIdTypeError(InvalidCallIdError, TypeError):
     """
 
 
-class ConfigurationError(ChirpError):
-    """The client cannot be built as asked: no API key anywhere, or an admin key.
+class ConfigurationError(ChirpError, ValueError):
+    """The client cannot be built as asked; the message names the option and how to fix it.
 
-    Arguments of the wrong type or range raise `TypeError` / `ValueError` instead.
+    No API key anywhere, an admin key, an empty key or one with stray whitespace or a
+    ``Bearer`` prefix, a base URL without a scheme or ending in ``/v1``, an out-of-range
+    number. Also a `ValueError`. An argument of the wrong type raises `TypeError`.
+    """
+
+
+class InsecureBaseURLError(ConfigurationError):
+    """The base URL is plain ``http://`` to a host other than this machine.
+
+    The key would travel in cleartext: use ``https``, or pass ``allow_insecure_http=True``
+    (``--allow-insecure-http`` on the command line) if you must.
     """
 
 
@@ -152,7 +165,7 @@ class BatchAbortedError(ChirpError):
         status = getattr(cause, "status_code", None)
         why = f"HTTP {status}" if status is not None else type(cause).__name__
         super().__init__(f"not sent: the batch stopped when the API rejected the key ({why})")
-        self.__cause__ = cause
+        self.__cause__: BaseException | None = cause
 
 
 class APIError(ChirpError):
@@ -446,3 +459,31 @@ def make_status_error(
     if isinstance(error_obj, RateLimitError):
         error_obj.retry_after = retry_after
     return error_obj
+
+
+_KEY_LEVEL_403_CODES = frozenset({"account_restricted"})
+"""403 codes that are about the key or account, not the ID."""
+
+
+def rejects_key(error: BaseException) -> bool:
+    """Return whether ``error`` says the API key (not the request) was refused.
+
+    A 401, or a 403 whose ``type`` is ``authentication_error`` or whose ``code`` says the
+    account is restricted: sending more requests with the same key can only fail the same
+    way. `get_many` / `iter_many` stop at the first such error (see `BatchAbortedError`).
+
+    Args:
+        error: An outcome.
+
+    Returns:
+        Whether a batch should stop sending.
+
+    Example:
+        >>> rejects_key(AuthenticationError("HTTP 401", status_code=401))
+        True
+    """
+    if isinstance(error, AuthenticationError):
+        return True
+    return isinstance(error, PermissionDeniedError) and (
+        error.code in _KEY_LEVEL_403_CODES or error.type == "authentication_error"
+    )

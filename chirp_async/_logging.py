@@ -7,6 +7,7 @@ status, attempt number, elapsed time and request ID only.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Final
 
@@ -24,13 +25,23 @@ def setup_logging_from_env(env: Mapping[str, str]) -> None:
 
     Sets the logger's level and, if neither it nor the root logger has a handler, adds a
     stderr handler. Calling it again does not add a second handler. Without ``CHIRP_LOG``
-    it does nothing: configure logging the usual way instead.
+    it does nothing: configure logging the usual way instead. Another value warns (a
+    `UserWarning`) and is ignored.
 
     Args:
         env: The environment variables to read.
     """
-    level = _LEVELS.get(env.get(ENV_LOG, "").strip().lower())
+    value = env.get(ENV_LOG)
+    if value is None or not value.strip():
+        return
+    level = _LEVELS.get(value.strip().lower())
     if level is None:
+        # warnings' own registry shows this once per place, not once per client.
+        warnings.warn(
+            f"{ENV_LOG}={value[:40]!r} is not one of {', '.join(_LEVELS)}; ignored",
+            UserWarning,
+            stacklevel=3,
+        )
         return
     logger.setLevel(level)
     if not logger.handlers and not logging.getLogger().handlers:

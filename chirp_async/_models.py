@@ -119,8 +119,31 @@ class Call(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
     ended_at: Timestamp | None = None
     created_at: Timestamp
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the call as the API's JSON object: camelCase keys, ISO 8601 timestamps.
+
+        Returns:
+            A new dict of plain values (str, int, float, None, dict, list).
+
+        Example:
+            ```python
+            call.to_dict()["fromAddress"]  # "+15551234567"
+            ```
+        """
+        result: dict[str, Any] = msgspec.to_builtins(self)
+        return result
+
+    def to_json(self) -> bytes:
+        """Return the call as the API's JSON, compact, as bytes (camelCase keys).
+
+        Returns:
+            UTF-8 JSON; `parse_call` or ``msgspec.json.decode(..., type=Call)`` reads it back.
+        """
+        return _ENCODER.encode(self)
+
 
 _CALL_DECODER: Final = msgspec.json.Decoder(Call)
+_ENCODER: Final = msgspec.json.Encoder()
 _MAX_BODY_IN_MESSAGE: Final = 200
 _MAX_BODY_KEPT: Final = 64 * 1024
 """The most bytes of a body an `APIResponseValidationError` keeps."""

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from ._errors import ConfigurationError
+
 __all__ = ["RETRYABLE_STATUSES", "RetryBudget", "RetryPolicy"]
 
 RETRYABLE_STATUSES: Final = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -66,7 +68,9 @@ class RetryPolicy:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"RetryPolicy.{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
-                raise ValueError(f"RetryPolicy.{name} must be finite and >= 0, got {value!r}")
+                raise ConfigurationError(
+                    f"RetryPolicy.{name} must be finite and >= 0, got {value!r}"
+                )
 
     def backoff(self, retry_index: int) -> float:
         """Return the jittered exponential delay before retry number ``retry_index`` (0-based).
@@ -167,7 +171,7 @@ class RetryBudget:
         if isinstance(capacity, bool) or not isinstance(capacity, int):
             raise TypeError(f"retry_budget must be an int, got {capacity!r}")
         if capacity < 0:
-            raise ValueError(f"retry_budget must be >= 0, got {capacity}")
+            raise ConfigurationError(f"retry_budget must be >= 0, got {capacity}")
         self.capacity: int = capacity
         self.tokens: int = capacity
 

@@ -35,7 +35,7 @@ class Slots:
     __slots__ = ("_free", "_waiters", "count")
 
     def __init__(self, count: int) -> None:
-        self.count = count
+        self.count: int = count
         """How many slots there are."""
         self._free = count
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()

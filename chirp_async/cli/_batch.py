@@ -5,12 +5,12 @@ import dataclasses
 import time
 from collections.abc import AsyncIterable, Iterable
 
-from chirp_async import APIStatusError, BatchAbortedError, ChirpError
+from chirp_async import APIStatusError, BatchAbortedError, ChirpError, rejects_key
 
 from ._input import IdInput
 from ._output import JsonlWriter, Tally, outcome_record, summary_lines
 from ._progress import ProgressBar
-from ._rejection import KeyRejection, rejects_key
+from ._rejection import KeyRejection
 from ._runtime import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,

@@ -8,13 +8,12 @@ from typing import Annotated, BinaryIO, Final
 import typer
 from rich.console import Console
 
-from chirp_async import Call, ChirpError, InvalidCallIdError
+from chirp_async import Call, ChirpError, InvalidCallIdError, rejects_key
 
 from ._batch import run_batch
 from ._help import ChirpCommand, ChirpGroup
 from ._input import IdInput, open_ids
 from ._output import JsonlWriter, call_json
-from ._rejection import rejects_key
 from ._runtime import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,

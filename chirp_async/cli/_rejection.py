@@ -1,33 +1,10 @@
-"""A rejected API key: how to recognise it, and the one line that reports a stopped batch."""
+"""The one line that reports a batch the API stopped by rejecting the key."""
 
 import dataclasses
-from typing import Final
 
-from chirp_async import APIStatusError, AuthenticationError, ChirpError, PermissionDeniedError
+from chirp_async import APIStatusError, AuthenticationError
 
-__all__ = ["KeyRejection", "rejects_key"]
-
-# The SDK's own rule (chirp_async.resources.calls.rejects_key, not public yet): a 401, or
-# a 403 about the key or account rather than the ID. Kept identical; see the tests.
-_KEY_LEVEL_403_CODES: Final = frozenset({"account_restricted"})
-_KEY_LEVEL_403_TYPE: Final = "authentication_error"
-
-
-def rejects_key(error: ChirpError) -> bool:
-    """Return whether ``error`` says the API key (not the ID) was refused.
-
-    Args:
-        error: An ID's outcome.
-
-    Returns:
-        True for an `AuthenticationError` (401), and for a `PermissionDeniedError` (403)
-        whose code says the account is restricted or whose type is ``authentication_error``.
-    """
-    if isinstance(error, AuthenticationError):
-        return True
-    return isinstance(error, PermissionDeniedError) and (
-        error.code in _KEY_LEVEL_403_CODES or error.type == _KEY_LEVEL_403_TYPE
-    )
+__all__ = ["KeyRejection"]
 
 
 def _plural(count: int, noun: str) -> str:
@@ -59,7 +36,7 @@ class KeyRejection:
         """
         why = str(self.error.status_code)
         code = self.error.code
-        if isinstance(self.error, PermissionDeniedError) and code in _KEY_LEVEL_403_CODES:
+        if not isinstance(self.error, AuthenticationError) and code:
             why += f" {code}"
         sent = _plural(self.requests, "request")
         if self.written:

@@ -14,7 +14,7 @@ from typing import Any, Final, TypedDict, TypeVar
 import typer
 from rich.console import Console
 
-from chirp_async import AsyncChirp, ConfigurationError
+from chirp_async import AsyncChirp, InsecureBaseURLError
 
 from ._text import one_line, terminal_safe
 
@@ -45,7 +45,6 @@ EXIT_KEY_REJECTED: Final = 3
 _SIGNAL_EXIT_BASE: Final = 128  # the shell convention: 128 + signal number (Ctrl-C is 130)
 EXIT_BROKEN_PIPE: Final = _SIGNAL_EXIT_BASE + signal.SIGPIPE
 """The reader of stdout went away (``| head``): 141, what a process killed by SIGPIPE reports."""
-_INSECURE_HTTP_HINT: Final = "allow_insecure_http"
 _LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _T = TypeVar("_T")
 
@@ -176,10 +175,10 @@ def make_client(state: CliState, **overrides: str) -> AsyncChirp:
             allow_insecure_http=state.allow_insecure_http,
             **state.client_options(),
         )
-    except (ConfigurationError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError
         # No key, an admin key, a bad URL or option: a configuration problem, nothing sent.
         line = error_line(exc)
-        if _INSECURE_HTTP_HINT in line:  # the SDK names its argument; name the option too
+        if isinstance(exc, InsecureBaseURLError):  # the SDK names its argument; and the option
             line += " (on the command line: --allow-insecure-http)"
         print(line, file=sys.stderr, flush=True)
         raise typer.Exit(EXIT_USAGE) from None

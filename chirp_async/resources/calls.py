@@ -9,13 +9,12 @@ from typing import Final, Literal, cast, final, overload
 
 from .._coalesce import SingleFlight
 from .._errors import (
-    AuthenticationError,
     BatchAbortedError,
     BatchError,
     CallIdTypeError,
     ChirpError,
     InvalidCallIdError,
-    PermissionDeniedError,
+    rejects_key,
 )
 from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, run_all
 from .._models import Call, parse_call
@@ -27,27 +26,6 @@ __all__ = ["Calls", "CallsWithRawResponse", "validate_call_id"]
 _CALL_ID_PATTERN: Final = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
 _CALLS_PATH: Final = "/v1/calls/"
 DEFAULT_CONCURRENCY: Final = 16
-_KEY_LEVEL_403_CODES: Final = frozenset({"account_restricted"})
-"""403 codes that are about the key or account, not the ID: a batch stops on them."""
-
-
-def rejects_key(error: ChirpError) -> bool:
-    """Return whether ``error`` says the API key (not the ID) was refused.
-
-    A 401, or a 403 whose ``type`` is ``authentication_error`` or whose ``code`` says the
-    account is restricted: sending more IDs with the same key can only fail the same way.
-
-    Args:
-        error: An ID's outcome.
-
-    Returns:
-        Whether a batch should stop sending.
-    """
-    if isinstance(error, AuthenticationError):
-        return True
-    return isinstance(error, PermissionDeniedError) and (
-        error.code in _KEY_LEVEL_403_CODES or error.type == "authentication_error"
-    )
 
 
 def _batch_stop() -> StopRule[str, ChirpError]:

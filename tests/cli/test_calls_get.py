@@ -132,7 +132,7 @@ def test_get_rejects_an_invalid_timeout_as_usage_error(server: ServerThread) -> 
     result = invoke(["--timeout", "-1", "calls", "get", CALL_ID], env=cli_env(server))
 
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: ValueError: ")
+    assert result.stderr.startswith("error: ConfigurationError: ")
 
 
 def test_get_rejects_an_unknown_format(server: ServerThread) -> None:

@@ -150,7 +150,7 @@ def test_plain_http_to_a_non_loopback_host_needs_the_opt_in(server: ServerThread
     assert refused.returncode == 2
     assert refused.stdout == ""
     assert refused.stderr == (
-        f"error: ValueError: base_url {url!r} is plain http "
+        f"error: InsecureBaseURLError: base_url {url!r} is plain http "
         "on a non-loopback host: the API key would travel in cleartext. Use https, or pass "
         "allow_insecure_http=True if you must (on the command line: --allow-insecure-http)\n"
     )

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from chirp_async import AsyncChirp, ChirpError, ConfigurationError, RetryPolicy, Timeout
+from chirp_async import (
+    AsyncChirp,
+    ChirpError,
+    ConfigurationError,
+    InsecureBaseURLError,
+    RetryPolicy,
+    Timeout,
+)
 from chirp_async._config import DEFAULT_BASE_URL
 
 LIVE_KEY = "sk_live_app_" + "L" * 27
@@ -92,7 +99,7 @@ def test_admin_key_from_environment_is_rejected_naming_the_variable(
 def test_key_with_whitespace_or_control_chars_is_rejected_without_echoing_it(
     bad_key: str,
 ) -> None:
-    with pytest.raises(ValueError, match=r"^api_key contains whitespace") as info:
+    with pytest.raises(ConfigurationError, match=r"^api_key contains whitespace") as info:
         AsyncChirp(bad_key)
     assert "UNITSECRET" not in str(info.value)
     assert "UNITSECRET" not in repr(info.value)
@@ -103,14 +110,14 @@ def test_env_key_with_trailing_newline_is_rejected_naming_the_variable(
 ) -> None:
     monkeypatch.setenv("CHIRP_API_KEY", "sk_test_app_UNITSECRETabc\n")
     with pytest.raises(
-        ValueError, match=r"^the CHIRP_API_KEY environment variable contains"
+        ConfigurationError, match=r"^the CHIRP_API_KEY environment variable contains"
     ) as info:
         AsyncChirp()
     assert "UNITSECRET" not in str(info.value)
 
 
 def test_empty_key_argument_is_rejected() -> None:
-    with pytest.raises(ValueError, match=r"^api_key is empty$"):
+    with pytest.raises(ConfigurationError, match=r"^api_key is empty: set it to an app key"):
         AsyncChirp("")
 
 
@@ -146,7 +153,9 @@ def test_invalid_base_url_from_environment_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, api_key: str
 ) -> None:
     monkeypatch.setenv("CHIRP_BASE_URL", "ftp://files.example.com")
-    with pytest.raises(ValueError, match=r"^the CHIRP_BASE_URL environment variable must be"):
+    with pytest.raises(
+        ConfigurationError, match=r"^the CHIRP_BASE_URL environment variable must be"
+    ):
         AsyncChirp(api_key)
 
 
@@ -169,8 +178,15 @@ def test_base_url_trailing_slash_is_stripped(api_key: str, given: str, expected:
         ("ftp://x", r"^base_url must be an absolute http\(s\) URL .*got 'ftp://x'$"),
         ("https://", r"^base_url must be an absolute http\(s\) URL .*got 'https://'$"),
         ("https:///v1", r"^base_url must be an absolute http\(s\) URL"),
-        ("api.example.com", r"^base_url must be an absolute http\(s\) URL"),
-        ("//api.example.com", r"^base_url must be an absolute http\(s\) URL"),
+        (
+            "api.example.com",
+            r"^base_url has no scheme: 'api.example.com'; write the URL in full, "
+            r"e.g. 'https://api.example.com'$",
+        ),
+        ("//api.example.com", r"^base_url has no scheme: .*'https://api.example.com'$"),
+        ("127.0.0.1:1", r"^base_url has no scheme: .*e.g. 'http://127.0.0.1:1'$"),
+        ("https://api.buildwithchirp.com/v1", r"^base_url ends in '/v1': drop the '/v1'"),
+        ("https://api.buildwithchirp.com/v1/", r"^base_url ends in '/v1': drop the '/v1'"),
         ("https://api.example.com/?region=eu", r"^base_url must not carry .*a query"),
         ("https://api.example.com/#top", r"^base_url must not carry .*a fragment"),
         ("https://user:pw@api.example.com", r"^base_url must not carry credentials"),
@@ -180,12 +196,12 @@ def test_base_url_trailing_slash_is_stripped(api_key: str, given: str, expected:
 def test_malformed_base_url_raises_value_error_naming_it(
     api_key: str, base_url: str, pattern: str
 ) -> None:
-    with pytest.raises(ValueError, match=pattern):
+    with pytest.raises(ConfigurationError, match=pattern):
         AsyncChirp(api_key, base_url=base_url)
 
 
 def test_plain_http_rejection_explains_allow_insecure_http(api_key: str) -> None:
-    with pytest.raises(ValueError, match="allow_insecure_http=True"):
+    with pytest.raises(ConfigurationError, match="allow_insecure_http=True"):
         AsyncChirp(api_key, base_url="http://chirp.internal")
 
 
@@ -218,18 +234,18 @@ def test_non_str_base_url_raises_type_error(api_key: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "exc_type", "pattern"),
     [
-        ({"timeout": -1}, ValueError, r"^timeout must be a positive, finite number"),
-        ({"timeout": 0}, ValueError, r"^timeout must be a positive, finite number"),
-        ({"timeout": math.nan}, ValueError, r"^timeout must be a positive, finite number"),
-        ({"timeout": math.inf}, ValueError, r"^timeout must be a positive, finite number"),
+        ({"timeout": -1}, ConfigurationError, r"^timeout must be a positive, finite number"),
+        ({"timeout": 0}, ConfigurationError, r"^timeout must be a positive, finite number"),
+        ({"timeout": math.nan}, ConfigurationError, r"^timeout must be a positive, finite number"),
+        ({"timeout": math.inf}, ConfigurationError, r"^timeout must be a positive, finite number"),
         ({"timeout": "5"}, TypeError, r"^timeout must be a number of seconds or None, got '5'$"),
         ({"timeout": True}, TypeError, r"^timeout must be a number of seconds or None"),
-        ({"max_retries": -1}, ValueError, r"^max_retries must be >= 0, got -1$"),
+        ({"max_retries": -1}, ConfigurationError, r"^max_retries must be >= 0, got -1$"),
         ({"max_retries": 1.5}, TypeError, r"^max_retries must be an int, got 1.5$"),
         ({"max_retries": "2"}, TypeError, r"^max_retries must be an int"),
         ({"max_retries": True}, TypeError, r"^max_retries must be an int"),
-        ({"max_connections": 0}, ValueError, r"^max_connections must be >= 1, got 0$"),
-        ({"max_connections": -5}, ValueError, r"^max_connections must be >= 1"),
+        ({"max_connections": 0}, ConfigurationError, r"^max_connections must be >= 1, got 0$"),
+        ({"max_connections": -5}, ConfigurationError, r"^max_connections must be >= 1"),
         ({"max_connections": 10.0}, TypeError, r"^max_connections must be an int"),
         ({"max_connections": True}, TypeError, r"^max_connections must be an int"),
         ({"trust_env": "yes"}, TypeError, r"^trust_env must be a bool"),
@@ -288,12 +304,20 @@ def test_timeout_defaults() -> None:
     [
         ({"total": "5"}, TypeError, r"^Timeout.total must be a number of seconds or None"),
         ({"total": True}, TypeError, r"^Timeout.total must be a number of seconds or None"),
-        ({"total": 0}, ValueError, r"^Timeout.total must be a positive, finite number"),
-        ({"total": -1.0}, ValueError, r"^Timeout.total must be a positive, finite number"),
-        ({"total": math.inf}, ValueError, r"^Timeout.total must be a positive, finite number"),
+        ({"total": 0}, ConfigurationError, r"^Timeout.total must be a positive, finite number"),
+        ({"total": -1.0}, ConfigurationError, r"^Timeout.total must be a positive, finite number"),
+        (
+            {"total": math.inf},
+            ConfigurationError,
+            r"^Timeout.total must be a positive, finite number",
+        ),
         ({"connect": [1]}, TypeError, r"^Timeout.connect must be a number of seconds or None"),
-        ({"connect": 0.0}, ValueError, r"^Timeout.connect must be a positive, finite number"),
-        ({"connect": math.nan}, ValueError, r"^Timeout.connect must be a positive, finite"),
+        (
+            {"connect": 0.0},
+            ConfigurationError,
+            r"^Timeout.connect must be a positive, finite number",
+        ),
+        ({"connect": math.nan}, ConfigurationError, r"^Timeout.connect must be a positive, finite"),
     ],
 )
 def test_timeout_validates_its_fields(
@@ -314,13 +338,15 @@ def test_timeout_is_frozen() -> None:
 
 @pytest.mark.parametrize("name", ["Authorization", "authorization", "AUTHORIZATION"])
 def test_default_headers_may_not_set_authorization(api_key: str, name: str) -> None:
-    with pytest.raises(ValueError, match=r"^default_headers may not set .*pass the key as api_key"):
+    with pytest.raises(
+        ConfigurationError, match=r"^default_headers may not set .*pass the key as api_key"
+    ):
         AsyncChirp(api_key, default_headers={name: "Bearer other"})
 
 
 @pytest.mark.parametrize("name", ["Host", "Content-Length"])
 def test_default_headers_may_not_set_transport_headers(api_key: str, name: str) -> None:
-    with pytest.raises(ValueError, match=rf"^default_headers may not set '{name}'"):
+    with pytest.raises(ConfigurationError, match=rf"^default_headers may not set '{name}'"):
         AsyncChirp(api_key, default_headers={name: "1"})
 
 
@@ -339,7 +365,9 @@ def test_default_headers_may_not_set_transport_headers(api_key: str, name: str) 
 def test_default_headers_with_cr_lf_or_empty_name_are_rejected(
     api_key: str, headers: dict[str, str]
 ) -> None:
-    with pytest.raises(ValueError, match=r"^default_headers entry .* is not a valid header$"):
+    with pytest.raises(
+        ConfigurationError, match=r"^default_headers entry .* is not a valid header$"
+    ):
         AsyncChirp(api_key, default_headers=headers)
 
 
@@ -404,9 +432,9 @@ def test_with_options_accepts_a_timeout_object(api_key: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "exc_type", "pattern"),
     [
-        ({"timeout": -1}, ValueError, r"^timeout must be a positive"),
+        ({"timeout": -1}, ConfigurationError, r"^timeout must be a positive"),
         ({"timeout": "5"}, TypeError, r"^timeout must be a number of seconds or None"),
-        ({"max_retries": -1}, ValueError, r"^max_retries must be >= 0"),
+        ({"max_retries": -1}, ConfigurationError, r"^max_retries must be >= 0"),
         ({"max_retries": 1.5}, TypeError, r"^max_retries must be an int"),
     ],
 )
@@ -418,3 +446,43 @@ def test_with_options_validates_like_the_constructor(
         client.with_options(**kwargs)
     assert client.timeout == Timeout(total=30.0)
     assert client.max_retries == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "where", "pattern"),
+    [
+        ("Bearer sk_test_app_abc", "argument", r"^api_key starts with 'Bearer ': drop it"),
+        ("bearer sk_test_app_abc", "argument", r"^api_key starts with 'Bearer '"),
+        (
+            "Bearer sk_test_app_abc",
+            "environment",
+            r"^the CHIRP_API_KEY environment variable starts with 'Bearer ': drop it",
+        ),
+        ("", "argument", r"^api_key is empty"),
+        ("sk_test_app_abc\n", "environment", r"^the CHIRP_API_KEY environment variable contains"),
+    ],
+)
+def test_every_bad_key_is_a_configuration_error_naming_its_source(
+    monkeypatch: pytest.MonkeyPatch, key: str, where: str, pattern: str
+) -> None:
+    if where == "environment":
+        monkeypatch.setenv("CHIRP_API_KEY", key)
+    with pytest.raises(ConfigurationError, match=pattern) as info:
+        AsyncChirp(key if where == "argument" else None)
+    assert isinstance(info.value, ValueError)  # code that caught ValueError still does
+    assert "sk_test_app_abc" not in str(info.value)
+
+
+def test_a_base_url_from_the_environment_is_named_as_such(
+    monkeypatch: pytest.MonkeyPatch, api_key: str
+) -> None:
+    monkeypatch.setenv("CHIRP_BASE_URL", "127.0.0.1:8080")
+    with pytest.raises(ConfigurationError, match=r"^the CHIRP_BASE_URL environment variable has"):
+        AsyncChirp(api_key)
+
+
+def test_plain_http_to_another_host_is_an_insecure_base_url_error(api_key: str) -> None:
+    with pytest.raises(InsecureBaseURLError) as info:
+        AsyncChirp(api_key, base_url="http://chirp.internal")
+    assert isinstance(info.value, ConfigurationError)
+    assert isinstance(info.value, ValueError)

@@ -66,7 +66,15 @@ def test_without_a_known_chirp_log_the_logger_is_untouched(
     handlers = list(sdk_logger.handlers)
     if value is not None:
         monkeypatch.setenv("CHIRP_LOG", value)
-    AsyncChirp(api_key)
+    if value:
+        with pytest.warns(UserWarning) as caught:
+            AsyncChirp(api_key)
+        assert [str(w.message) for w in caught] == [
+            f"CHIRP_LOG={value!r} is not one of debug, info, warning; ignored"
+        ]
+        assert caught[0].filename == __file__  # points at the line that built the client
+    else:
+        AsyncChirp(api_key)
     assert sdk_logger.level == logging.NOTSET
     assert sdk_logger.handlers == handlers
 

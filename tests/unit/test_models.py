@@ -255,3 +255,43 @@ def test_example_dict_matches_the_body_in_the_docs_order() -> None:
         "endedAt",
         "createdAt",
     ]
+
+
+# --- a deliberate leniency: nullable fields may be missing ---------------------------------
+
+NULLABLE_FIELDS = ["duration", "endReason", "livekitRoomName", "startedAt", "answeredAt", "endedAt"]
+REQUIRED_FIELDS = [
+    "id",
+    "appId",
+    "direction",
+    "status",
+    "fromAddress",
+    "toAddress",
+    "fromChannel",
+    "toChannel",
+    "createdAt",
+]
+
+
+@pytest.mark.parametrize("field", NULLABLE_FIELDS)
+def test_a_missing_nullable_field_decodes_as_none(field: str) -> None:
+    call = parse_call(example_body(**{field: ...}))
+    attribute = {
+        "endReason": "end_reason",
+        "livekitRoomName": "livekit_room_name",
+        "startedAt": "started_at",
+        "answeredAt": "answered_at",
+        "endedAt": "ended_at",
+    }.get(field, field)
+    assert getattr(call, attribute) is None
+
+
+def test_a_missing_metadata_decodes_as_an_empty_dict() -> None:
+    assert parse_call(example_body(metadata=...)).metadata == {}
+
+
+@pytest.mark.parametrize("field", REQUIRED_FIELDS)
+def test_a_missing_required_field_stays_an_error(field: str) -> None:
+    with pytest.raises(APIResponseValidationError) as caught:
+        parse_call(example_body(**{field: ...}))
+    assert f"Object missing required field `{field}`" in str(caught.value)
