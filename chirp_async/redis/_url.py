@@ -58,19 +58,27 @@ def mask_url(url: str) -> str:
         'redis://:***@127.0.0.1:6379/0'
     """
     try:
-        parts = urllib.parse.urlsplit(url)
-        netloc = parts.netloc
-        if parts.password is not None:
-            userinfo, _, hostinfo = netloc.rpartition("@")
-            user = userinfo.partition(":")[0]
-            netloc = f"{user}:{MASK}@{hostinfo}"
-        query = "&".join(
-            f"{key}={MASK}" if key.lower() in _SECRET_QUERY_KEYS else f"{key}{sep}{value}"
-            for key, sep, value in (p.partition("=") for p in parts.query.split("&") if p)
-        )
-        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        urllib.parse.urlsplit(url)  # refuse what the driver could not parse either
     except ValueError:
         return "<unparseable store URL>"
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    # Masked by hand rather than rebuilt with urlunsplit, which drops the empty authority
+    # of unix:///path URLs.
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    userinfo, at, hostinfo = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:{MASK}@{hostinfo}"
+    path, qmark, query = tail.partition("?")
+    query, hash_mark, fragment = query.partition("#")
+    if qmark:
+        query = "&".join(
+            f"{key}={MASK}" if key.lower() in _SECRET_QUERY_KEYS else f"{key}{eq}{value}"
+            for key, eq, value in (p.partition("=") for p in query.split("&"))
+        )
+    return f"{scheme}{sep}{netloc}{path}{qmark}{query}{hash_mark}{fragment}"
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
