@@ -20,12 +20,10 @@ Store entries are named by the key's fingerprint, never by the key.
 
 from __future__ import annotations
 
-try:
-    import redis.asyncio as _redis_asyncio  # noqa: F401 - fail here, with the fix in the message
-except ImportError as exc:  # pragma: no cover - the dev extra installs redis
-    raise ImportError(
-        "chirp_async.redis needs the redis package: pip install 'chirp-async[redis]'"
-    ) from exc
+import importlib.util as _importlib_util
+
+if _importlib_util.find_spec("redis") is None:  # pragma: no cover - the dev extra installs it
+    raise ImportError("chirp_async.redis needs the redis package: pip install 'chirp-async[redis]'")
 
 from ._cache import RedisCallCache as RedisCallCache
 from ._errors import RateLimiterUnavailableError as RateLimiterUnavailableError

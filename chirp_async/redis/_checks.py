@@ -7,13 +7,16 @@ import math
 __all__ = ["check_positive_int", "check_prefix", "check_seconds"]
 
 
-def check_seconds(name: str, value: object, *, minimum: float = 0.0) -> float:
+def check_seconds(
+    name: str, value: object, *, minimum: float = 0.0, allow_minimum: bool = False
+) -> float:
     """Return ``value`` as a float if it is a finite number of seconds above ``minimum``.
 
     Args:
         name: The argument's name, for the message.
         value: The value given.
         minimum: The value must be greater than this.
+        allow_minimum: Accept ``minimum`` itself too.
 
     Returns:
         The value.
@@ -24,9 +27,10 @@ def check_seconds(name: str, value: object, *, minimum: float = 0.0) -> float:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value <= minimum:
+    if not math.isfinite(value) or value < minimum or (value == minimum and not allow_minimum):
+        at_least = "at least" if allow_minimum else "above"
         raise ValueError(
-            f"{name} must be a finite number of seconds above {minimum:g}, got {value!r}"
+            f"{name} must be a finite number of seconds {at_least} {minimum:g}, got {value!r}"
         )
     return float(value)
 

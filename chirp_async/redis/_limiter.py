@@ -2,14 +2,22 @@
 
 Each acquire is one EVALSHA of a GCRA script (`_scripts.ACQUIRE`) that reads the store's
 clock, reserves the next free slot of the key's budget and answers how long to wait; the
-caller sleeps that long once. Slots are ``period / limit`` apart on the store's clock, first
-come first served across processes, so K processes sharing a key get the budget spread
-evenly and no window of ``period`` seconds ever holds more than ``limit`` permits.
+caller sleeps that long once. Slots are ``(period + margin) / limit`` apart on the store's
+clock, first come first served across processes, so K processes sharing a key get the
+budget spread evenly and no window of ``period`` seconds ever holds more than ``limit``
+permits.
 
 No burst is allowed, by design: the API counts requests in fixed windows whose alignment
 the client does not know, and with slots ``period / limit`` apart a burst of ``b`` permits
 would put ``limit + b - 1`` of them in some window. An idle key still grants its first
 permit at once.
+
+The margin is there because the API counts a request when it arrives, not when it was
+granted: with slots exactly ``period / limit`` apart, a request delayed a little more than
+the one ``limit`` slots later (scheduling, network) puts ``limit + 1`` arrivals in one of
+the server's windows, and a 429 pauses everyone (the docs show ``Retry-After: 30``). With
+``margin`` seconds added to each period, arrivals may jitter by up to ``margin`` seconds
+without that happening; the default costs 0.8 % of the API's 120 a minute.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["Grant", "RedisRateLimiter"]
 
 _US: Final = 1_000_000
+DEFAULT_MARGIN: Final = 0.5
+"""Seconds added to each period when spacing slots (see the module docstring)."""
 _STATE_TTL_MS: Final = 1_000
 """How long the key's state outlives its last slot or pause (it means nothing after)."""
 _RESET_MARGIN: Final = 0.05
@@ -113,6 +123,9 @@ class RedisRateLimiter:
         limit: Requests allowed per ``period`` for the key (the API allows 120 a minute).
             Every process sharing the key must use the same ``limit`` and ``period``.
         period: The window, in seconds.
+        margin: Seconds added to ``period`` when spacing slots, so that requests arriving
+            up to that much later or earlier than granted still never put ``limit + 1``
+            in one of the API's windows. 0 spaces slots exactly ``period / limit`` apart.
         on_unavailable: When the store does not answer: ``"local"`` paces this process
             alone at ``limit`` per ``period`` (one warning logged per outage) and returns
             to the store once it answers; ``"raise"`` raises
@@ -145,6 +158,7 @@ class RedisRateLimiter:
         "_limit",
         "_link",
         "_local",
+        "_margin",
         "_on_unavailable",
         "_pause_gen",
         "_pause_mono",
@@ -164,6 +178,7 @@ class RedisRateLimiter:
         limit: int = 120,
         period: float = 60.0,
         on_unavailable: Literal["local", "raise"] = "local",
+        margin: float = DEFAULT_MARGIN,
         prefix: str = "chirp_async",
         store_timeout: float = 1.0,
         recheck_interval: float = 5.0,
@@ -171,12 +186,13 @@ class RedisRateLimiter:
     ) -> None:
         self._limit = check_positive_int("limit", limit)
         self._period = check_seconds("period", period)
+        self._margin = check_seconds("margin", margin, minimum=0.0, allow_minimum=True)
         if on_unavailable not in ("local", "raise"):
             raise ValueError(f"on_unavailable must be 'local' or 'raise', got {on_unavailable!r}")
         self._on_unavailable = on_unavailable
         self._prefix = check_prefix(prefix)
         # Rounded up: slots never closer than period / limit, so never more than limit a period.
-        self._interval_us = math.ceil(self._period * _US / limit)
+        self._interval_us = math.ceil((self._period + self._margin) * _US / self._limit)
         self._local = LocalGcra(self._interval_us / _US)
         note = (
             f"pacing this process alone at {limit} per {self._period:g} s"
@@ -211,6 +227,11 @@ class RedisRateLimiter:
     def period(self) -> float:
         """The window, in seconds."""
         return self._period
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two slots: ``(period + margin) / limit``, rounded up to 1 µs."""
+        return self._interval_us / _US
 
     @property
     def store(self) -> str:
@@ -491,5 +512,6 @@ class RedisRateLimiter:
         key = "unbound" if self._key_id is None else f"key {self._key_id[:8]}..."
         return (
             f"RedisRateLimiter({self._link.display!r}, limit={self._limit}, "
-            f"period={self._period:g}, on_unavailable={self._on_unavailable!r}, {key})"
+            f"period={self._period:g}, margin={self._margin:g}, "
+            f"on_unavailable={self._on_unavailable!r}, {key})"
         )

@@ -40,7 +40,7 @@ async def test_local_fallback_warns_once_and_returns_to_the_store(
     caplog.set_level(logging.INFO, logger="chirp_async.redis")
     clock = FakeClock()
     async with RedisRateLimiter(
-        own_store.url, limit=100, period=1.0, recheck_interval=RECHECK
+        own_store.url, limit=100, period=1.0, margin=0.0, recheck_interval=RECHECK
     ) as limiter:
         limiter.bind(key_id=KEY_ID, clock=clock)
         assert (await limiter.acquire_grant()).source == "store"

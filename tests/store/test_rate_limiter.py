@@ -36,6 +36,7 @@ async def limiter(store_url: str) -> RedisRateLimiter:
 async def _bound(
     url: str, clock: FakeClock, key_id: str = KEY_ID, **options: object
 ) -> RedisRateLimiter:
+    options.setdefault("margin", 0.0)  # slots exactly period / limit apart
     made = RedisRateLimiter(url, **options)  # type: ignore[arg-type]
     made.bind(key_id=key_id, clock=clock)
     return made
@@ -68,6 +69,21 @@ async def test_concurrent_acquires_each_sleep_once_to_consecutive_slots(store_ur
     assert offsets == [0, 100e6, 200e6, 300e6, 400e6]
     assert len(clock.sleeps) == 4  # one sleep per waiting acquire, no polling
     assert sorted(round(s / 100) for s in clock.sleeps) == [1, 2, 3, 4]
+
+
+async def test_the_margin_widens_every_slot_by_margin_over_limit(store_url: str) -> None:
+    clock = FakeClock()
+    async with await _bound(store_url, clock, limit=10, period=1000.0, margin=0.5) as limiter:
+        assert limiter.interval == 100.05
+        first = await limiter.acquire_grant()
+        second = await limiter.acquire_grant()
+    assert round((second.at - first.at) * 1e6) == 100_050_000
+
+
+def test_the_default_margin_is_half_a_second_a_period() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0")
+    assert (limiter.limit, limiter.period, limiter.interval) == (120, 60.0, 0.504167)
+    assert "margin=0.5" in repr(limiter)
 
 
 async def test_interval_is_rounded_up_to_the_microsecond(store_url: str) -> None:
@@ -350,6 +366,7 @@ def test_limiter_used_from_a_second_event_loop_raises(store_url: str) -> None:
         ({"period": 0}, ValueError, "period must be a finite number of seconds above 0"),
         ({"period": math.nan}, ValueError, "period"),
         ({"period": "60"}, TypeError, "period must be a number"),
+        ({"margin": -0.1}, ValueError, "margin must be a finite number of seconds at least 0"),
         ({"on_unavailable": "ignore"}, ValueError, "'local' or 'raise'"),
         ({"prefix": ""}, ValueError, "prefix must be non-empty"),
         ({"prefix": "a b"}, ValueError, "without whitespace"),

@@ -2,7 +2,7 @@
 
 Modes (JSON on stdout):
 
-- ``acquire URL KEY_ID LIMIT PERIOD COUNT CONCURRENCY``: register as ready (INCR
+- ``acquire URL KEY_ID LIMIT PERIOD COUNT CONCURRENCY`` (margin 0): register as ready (INCR
   ``ready``), wait for the go signal (BLPOP ``go``), then take COUNT permits with
   CONCURRENCY tasks; prints ``{"grants": [slot µs, ...], "sources": [...]}``.
 - ``acquire-once URL KEY_ID LIMIT PERIOD``: take one permit; prints the slot and the
@@ -39,7 +39,7 @@ async def acquire(
         await control.incr("ready")
         if await control.blpop(["go"], timeout=_WAIT_FOR_GO) is None:
             raise SystemExit("no go signal")
-    async with RedisRateLimiter(url, limit=limit, period=period) as limiter:
+    async with RedisRateLimiter(url, limit=limit, period=period, margin=0.0) as limiter:
         limiter.bind(key_id=key_id, clock=SystemClock())
         left = count
 
