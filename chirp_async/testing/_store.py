@@ -152,7 +152,7 @@ class StoreServer:
     password, if any, goes in a config file in that directory, not on the command line.
     `start` waits until the server answers ``PING``; `stop` ends it and removes the
     directory. `kill` and `restart` let a test make the store die and come back on the
-    same port.
+    same port; `freeze` and `thaw` make it hang and answer again.
 
     Use it as a context manager, sync or async, or call `start` and `stop` yourself.
 
@@ -290,7 +290,7 @@ class StoreServer:
         """
         proc, self._proc = self._proc, None
         if proc is not None:
-            _end(proc)
+            _thaw_and_end(proc)
         root, self._root = self._root, None
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
@@ -306,6 +306,31 @@ class StoreServer:
                 proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=_STOP_TIMEOUT)
 
+    def freeze(self) -> None:
+        """Stop the server process (SIGSTOP) without closing anything: a store that hangs.
+
+        Connections stay open and new ones are still accepted by the kernel, but nothing
+        answers: what a client sees of an overloaded or partitioned store. `thaw` resumes it.
+
+        Raises:
+            StoreServerError: The server is not running.
+        """
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resume a server stopped by `freeze` (SIGCONT).
+
+        Raises:
+            StoreServerError: The server is not running.
+        """
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: signal.Signals) -> None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise StoreServerError(f"{self!r} is not running")
+        proc.send_signal(signum)
+
     def restart(self) -> None:
         """Start the server again on the same port, empty (stopping it first if it runs).
 
@@ -317,7 +342,7 @@ class StoreServer:
             raise StoreServerError("StoreServer has not been started: call start() first")
         proc, self._proc = self._proc, None
         if proc is not None:
-            _end(proc)
+            _thaw_and_end(proc)
         self.start()
 
     def __enter__(self) -> Self:
@@ -349,6 +374,14 @@ class StoreServer:
         auth = ", password='***'" if self._password is not None else ""
         state = "running" if self.running else "stopped"
         return f"<StoreServer {port} {state}{auth}>"
+
+
+def _thaw_and_end(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc`` like `_end`, resuming it first in case it was frozen (SIGTERM waits)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGCONT)
+    _end(proc)
 
 
 def _end(proc: subprocess.Popen[bytes]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from chirp_async.redis import RateLimiterUnavailableError, RedisRateLimiter
+from chirp_async.redis import RateLimiterUnavailableError, RedisCallCache, RedisRateLimiter
 from chirp_async.testing import StoreServer
 
 from .helpers import KEY_ID, FakeClock
@@ -158,3 +158,29 @@ async def test_an_unreachable_store_port_fails_fast_not_hangs() -> None:
             await limiter.acquire()
     text = "".join(traceback.format_exception(caught.value))
     assert "ConnectionError" in text
+
+
+async def test_a_store_that_hangs_costs_one_timeout_then_the_fallback(
+    own_store: StoreServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    async with (
+        RedisRateLimiter(own_store.url, store_timeout=0.3, recheck_interval=RECHECK) as limiter,
+        RedisCallCache(own_store.url, store_timeout=0.3) as cache,
+    ):
+        limiter.bind(key_id=KEY_ID, clock=clock)
+        cache.bind(key_id=KEY_ID, clock=clock)
+        await limiter.acquire()
+        own_store.freeze()  # connections stay open, nothing answers
+        try:
+            with anyio.fail_after(_BOUND):
+                grants = [await limiter.acquire_grant() for _ in range(3)]
+                assert await cache.get("call_test_2DbBs7GWhGvVNJGrDXr5RG0mBWI") is None
+        finally:
+            own_store.thaw()
+        assert [g.source for g in grants] == ["local"] * 3
+        assert "TimeoutError" in _warnings(caplog)[0].getMessage()
+        clock.advance(RECHECK)
+        with anyio.fail_after(_BOUND):
+            assert (await limiter.acquire_grant()).source == "store"
+    assert len(_warnings(caplog)) == 2  # the limiter's and the cache's

@@ -127,3 +127,21 @@ def test_starting_twice_is_refused() -> None:
 def test_password_characters_are_checked(password: str) -> None:
     with pytest.raises(ValueError, match="password"):
         StoreServer(password=password)
+
+
+def test_freeze_makes_it_hang_and_thaw_makes_it_answer() -> None:
+    with StoreServer() as server:
+        with redis.Redis(
+            port=server.port, socket_timeout=0.3, retry=Retry(NoBackoff(), 0)
+        ) as client:
+            assert client.ping() is True
+            server.freeze()
+            with pytest.raises(redis.TimeoutError):
+                client.ping()
+            server.thaw()
+        with redis.Redis.from_url(server.url, socket_timeout=5) as client:
+            assert client.ping() is True
+        server.freeze()  # stop() resumes it before terminating it
+    assert not _alive(server)
+    with pytest.raises(StoreServerError, match="not running"):
+        server.freeze()
