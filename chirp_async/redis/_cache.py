@@ -46,7 +46,8 @@ class RedisCallCache:
 
     Args:
         redis_url_or_client: ``redis://[:password@]host:port/db`` (or ``rediss://``,
-            ``unix://``), or a ``redis.asyncio.Redis`` client.
+            ``unix://``), or a ``redis.asyncio.Redis`` client (which keeps its own timeouts
+            and retries; see `RedisRateLimiter`).
         ttl: Seconds an entry is kept (a final call never changes; the TTL bounds memory).
         prefix: Prefix of the store's key names.
         store_timeout: Seconds allowed to connect and for each reply (own client only).

@@ -118,8 +118,10 @@ class RedisRateLimiter:
 
     Args:
         redis_url_or_client: ``redis://[:password@]host:port/db`` (or ``rediss://``,
-            ``unix://``), or a ``redis.asyncio.Redis`` client (its own timeouts and
-            retries then apply).
+            ``unix://``), or a ``redis.asyncio.Redis`` client. A client you pass keeps its
+            own timeouts and retries: redis-py 6 and later retry a failed command 10 times
+            with backoff by default, so a dead store then costs seconds per acquire before
+            the fallback; pass ``retry=Retry(NoBackoff(), 1)`` and a ``socket_timeout``.
         limit: Requests allowed per ``period`` for the key (the API allows 120 a minute).
             Every process sharing the key must use the same ``limit`` and ``period``.
         period: The window, in seconds.
@@ -386,7 +388,11 @@ class RedisRateLimiter:
             else ("rate limit (in-process fallback, the store is unreachable)")
         )
         if found.paused:
-            what += f", paused by the server ({self._pause_why})"
+            what += (
+                ", paused by the server's Retry-After"
+                if self._pause_why == "retry_after"
+                else ", paused until the server's rate-limit window resets"
+            )
         return (
             f"{what}: next slot in {found.wait:.2f} s, more than the {left:.2f} s the call has left"
         )

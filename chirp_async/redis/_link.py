@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -114,6 +115,7 @@ class StoreLink:
         "_probing",
         "_recheck_interval",
         "_secrets",
+        "_slots",
         "_timeout",
         "_url",
         "display",
@@ -137,12 +139,17 @@ class StoreLink:
         self._fallback_note = fallback_note
         self._client: redis.asyncio.Redis | None
         if isinstance(target, str):
+            self._secrets = url_secrets(target)
             if not target.startswith(_URL_SCHEMES):
                 raise ValueError(
                     f"{what} needs a redis://, rediss:// or unix:// URL, got {mask_url(target)!r}"
                 )
+            try:
+                parse_url(target)
+            except ValueError as exc:
+                problem = redact(str(exc), self._secrets)
+                raise ValueError(f"invalid store URL {mask_url(target)!r}: {problem}") from None
             self._url: str | None = target
-            self._secrets = url_secrets(target)
             self.display = mask_url(target)
             self._client = None
             self._owned = True
@@ -157,6 +164,9 @@ class StoreLink:
             self.display = _describe_client(target)
             self._client = target
             self._owned = False
+        # At most max_connections commands at once: callers queue here, not in the pool,
+        # so that those queued when the store stops answering learn it without asking it.
+        self._slots = asyncio.Semaphore(self._max_connections)
         self._clock: Clock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -246,9 +256,11 @@ class StoreLink:
             if self._probing or now < self._next_check:
                 raise StoreDown(f"the store {self.display} is unreachable")
             probe = self._probing = True
-        client = self._get_client()
         try:
-            result = await operation(client)
+            async with self._slots:
+                if self._down and not probe:  # it went down while this call queued
+                    raise StoreDown(f"the store {self.display} is unreachable")
+                result = await operation(self._get_client())
         except (redis.exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
             reason = self.mask(f"{type(exc).__name__}: {exc}")
             self._mark_down(reason, clock.monotonic())

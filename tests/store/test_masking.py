@@ -57,6 +57,17 @@ def test_unparseable_url_is_not_echoed() -> None:
     assert mask_url("redis://:pw@[::1") == "<unparseable store URL>"
 
 
+def test_a_malformed_url_is_refused_at_once_with_the_password_masked() -> None:
+    with pytest.raises(
+        ValueError, match=r"invalid store URL 'redis://:\*\*\*@host:port/0'"
+    ) as caught:
+        RedisRateLimiter(f"redis://:{STORE_PASSWORD}@host:port/0")
+    assert STORE_PASSWORD not in str(caught.value)
+    with pytest.raises(ValueError, match="invalid store URL") as caught:
+        RedisCallCache(f"redis://127.0.0.1:6379/0?password={STORE_PASSWORD}&db=x")
+    assert STORE_PASSWORD not in str(caught.value)
+
+
 async def test_repr_and_str_mask_the_password(locked_store: StoreServer) -> None:
     url = locked_store.url
     assert STORE_PASSWORD in url  # the URL itself must carry it, to connect

@@ -6,12 +6,17 @@ connections are reset at once, like a crash). The fake clock drives the recheck 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import pytest
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from chirp_async.redis import RateLimiterUnavailableError, RedisCallCache, RedisRateLimiter
 from chirp_async.testing import StoreServer
@@ -158,6 +163,35 @@ async def test_an_unreachable_store_port_fails_fast_not_hangs() -> None:
             await limiter.acquire()
     text = "".join(traceback.format_exception(caught.value))
     assert "ConnectionError" in text
+
+
+async def test_callers_queued_behind_a_hung_store_do_not_ask_it(
+    own_store: StoreServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = 0
+    async with redis.asyncio.Redis.from_url(
+        own_store.url, socket_timeout=0.3, retry=Retry(NoBackoff(), 0)
+    ) as client:
+        evalsha = client.evalsha
+
+        async def counting_evalsha(*args: Any) -> Any:
+            nonlocal asked
+            asked += 1
+            return await evalsha(*args)
+
+        monkeypatch.setattr(client, "evalsha", counting_evalsha)
+        async with RedisRateLimiter(client, max_connections=2) as limiter:
+            limiter.bind(key_id=KEY_ID, clock=FakeClock())
+            await limiter.acquire()
+            asked = 0
+            own_store.freeze()
+            try:
+                with anyio.fail_after(_BOUND):
+                    grants = await asyncio.gather(*(limiter.acquire_grant() for _ in range(20)))
+            finally:
+                own_store.thaw()
+    assert [g.source for g in grants] == ["local"] * 20
+    assert asked == 2  # the two that held the connections; the 18 queued never asked
 
 
 async def test_a_store_that_hangs_costs_one_timeout_then_the_fallback(

