@@ -27,8 +27,8 @@ if _importlib_util.find_spec("redis") is None:  # pragma: no cover - the dev ext
 
 from ._cache import RedisCallCache as RedisCallCache
 from ._errors import RateLimiterUnavailableError as RateLimiterUnavailableError
-from ._limiter import Grant as Grant
 from ._limiter import RedisRateLimiter as RedisRateLimiter
+from ._view import Grant as Grant
 
 __all__ = ["Grant", "RateLimiterUnavailableError", "RedisCallCache", "RedisRateLimiter"]
 

@@ -23,16 +23,15 @@ without that happening; the default costs 0.8 % of the API's 120 a minute.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, cast, final, get_args
+from typing import TYPE_CHECKING, Final, Literal, final
 
 from .._errors import APITimeoutError, ClientStateError
-from .._limiter import LimiterState, WaitReason
+from .._limiter import LimiterState
 from ._checks import check_positive_int, check_prefix, check_seconds
 from ._errors import RateLimiterUnavailableError
-from ._gcra import LocalGcra
 from ._link import StoreDown, StoreLink, check_key_id
 from ._scripts import ACQUIRE, PAUSE, run_script
+from ._view import US, Grant, LocalView, Reservation, as_int
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -44,9 +43,8 @@ if TYPE_CHECKING:
     from .._clock import Clock
     from .._response import RateLimitInfo
 
-__all__ = ["Grant", "RedisRateLimiter"]
+__all__ = ["DEFAULT_MARGIN", "RedisRateLimiter"]
 
-_US: Final = 1_000_000
 DEFAULT_MARGIN: Final = 0.5
 """Seconds added to each period when spacing slots (see the module docstring)."""
 _STATE_TTL_MS: Final = 1_000
@@ -59,46 +57,6 @@ clock and the store's differ a little) and still be believed; one further away i
 _PAUSE_DEDUP: Final = 0.05
 """A Retry-After ending within this many seconds of a pause already known is not sent again
 (a burst of 429s carries the same pause)."""
-_WAIT_REASONS: Final = frozenset(get_args(WaitReason))
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """A permit handed out by `RedisRateLimiter.acquire_grant`.
-
-    Attributes:
-        at: Unix time of the slot: on the store's clock when ``source`` is ``"store"``,
-            on this process's clock when it is ``"local"``.
-        waited: Seconds the caller waited for it (on the limiter's clock).
-        source: ``"store"`` (the shared budget) or ``"local"`` (the in-process fallback
-            while the store was unreachable).
-    """
-
-    at: float
-    waited: float
-    source: Literal["store", "local"]
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class _Reservation:
-    reserved: bool
-    wait: float
-    at: float
-    paused: bool
-    source: Literal["store", "local"]
-
-
-def _int(value: object) -> int:
-    if isinstance(value, int):
-        return value
-    raise TypeError(f"the store's script answered {value!r} where an integer belongs")
-
-
-def _reason(value: object) -> WaitReason:
-    text = value.decode() if isinstance(value, bytes) else value
-    return cast("WaitReason", text) if text in _WAIT_REASONS else "retry_after"
 
 
 @final
@@ -159,18 +117,11 @@ class RedisRateLimiter:
         "_key_id",
         "_limit",
         "_link",
-        "_local",
         "_margin",
         "_on_unavailable",
-        "_pause_gen",
-        "_pause_mono",
-        "_pause_wall",
-        "_pause_why",
         "_period",
         "_prefix",
-        "_slot_mono",
-        "_slot_wall",
-        "_store_pause_us",
+        "_view",
     )
 
     def __init__(
@@ -194,8 +145,8 @@ class RedisRateLimiter:
         self._on_unavailable = on_unavailable
         self._prefix = check_prefix(prefix)
         # Rounded up: slots never closer than period / limit, so never more than limit a period.
-        self._interval_us = math.ceil((self._period + self._margin) * _US / self._limit)
-        self._local = LocalGcra(self._interval_us / _US)
+        self._interval_us = math.ceil((self._period + self._margin) * US / self._limit)
+        self._view = LocalView(self._interval_us / US)
         note = (
             f"pacing this process alone at {limit} per {self._period:g} s"
             if on_unavailable == "local"
@@ -212,13 +163,6 @@ class RedisRateLimiter:
         self._key_id: str | None = None
         self._key = ""
         self._clock: Clock | None = None
-        self._pause_gen = 0
-        self._pause_mono = -math.inf
-        self._pause_wall: float | None = None
-        self._pause_why: WaitReason = "retry_after"
-        self._store_pause_us = 0
-        self._slot_mono = -math.inf
-        self._slot_wall: float | None = None
 
     @property
     def limit(self) -> int:
@@ -233,7 +177,7 @@ class RedisRateLimiter:
     @property
     def interval(self) -> float:
         """Seconds between two slots: ``(period + margin) / limit``, rounded up to 1 µs."""
-        return self._interval_us / _US
+        return self._interval_us / US
 
     @property
     def store(self) -> str:
@@ -285,7 +229,7 @@ class RedisRateLimiter:
         if self._on_unavailable == "local":
             now = clock.monotonic()
             if self._link.resting(now):
-                return self._local.reserve(now, 0.0)[0]
+                return self._view.fallback.reserve(now, 0.0)[0]
         return False
 
     async def acquire(self, timeout: float | None = None) -> None:
@@ -329,18 +273,20 @@ class RedisRateLimiter:
             if not found.reserved:
                 assert left is not None  # only a bounded wait refuses
                 raise APITimeoutError(self._timeout_message(found, left))
-            generation = self._pause_gen
+            view = self._view
+            generation = view.generation
             if found.wait > 0:
                 await clock.sleep(found.wait)
             # A pause learned while sleeping (a 429 here, or one another process pushed)
             # that is not over yet means the slot lies inside it: take a new one.
-            if self._pause_gen != generation and self._pause_mono > clock.monotonic():
+            if view.generation != generation and view.pause_end > clock.monotonic():
                 continue
             return Grant(found.at, clock.monotonic() - start, found.source)
 
-    async def _reserve(self, clock: Clock, now: float, left: float | None) -> _Reservation:
+    async def _reserve(self, clock: Clock, now: float, left: float | None) -> Reservation:
+        view = self._view
         if not self._link.resting(now):
-            max_wait = -1 if left is None else round(left * _US)
+            max_wait = -1 if left is None else round(left * US)
             key = self._key
             try:
                 reply = await self._link.run(
@@ -351,21 +297,22 @@ class RedisRateLimiter:
             except StoreDown as down:
                 self._unavailable(down)
             else:
-                mono = clock.monotonic()
-                granted, wait_us, now_us, pause_us = (_int(v) for v in reply[:4])
-                self._learn_pause(now_us, pause_us, reply[4], mono)
-                wait = wait_us / _US
+                mono, wall = clock.monotonic(), clock.time()
+                granted, wait_us, now_us, pause_us = (as_int(v) for v in reply[:4])
+                view.learn_pause(now_us, pause_us, reply[4], mono, wall)
+                wait = wait_us / US
                 if granted:
-                    self._note_slot(clock, mono, wait)
+                    view.note_slot(mono, wall, wait)
                 paused = pause_us >= now_us + wait_us
-                return _Reservation(bool(granted), wait, (now_us + wait_us) / _US, paused, "store")
+                return Reservation(bool(granted), wait, (now_us + wait_us) / US, paused, "store")
         else:
             self._unavailable(None)
-        reserved, wait = self._local.reserve(now, left)
+        reserved, wait = view.fallback.reserve(now, left)
+        wall = clock.time()
         if reserved:
-            self._note_slot(clock, now, wait)
-        paused = self._local.paused_until >= now + wait
-        return _Reservation(reserved, wait, clock.time() + wait, paused, "local")
+            view.note_slot(now, wall, wait)
+        paused = view.fallback.paused_until >= now + wait
+        return Reservation(reserved, wait, wall + wait, paused, "local")
 
     def _unavailable(self, down: StoreDown | None) -> None:
         """Raise under ``on_unavailable="raise"``; else return (the caller falls back)."""
@@ -381,44 +328,21 @@ class RedisRateLimiter:
         error = RateLimiterUnavailableError(message, store=self._link.display)
         raise error from (down.__cause__ if down is not None else None)
 
-    def _timeout_message(self, found: _Reservation, left: float) -> str:
+    def _timeout_message(self, found: Reservation, left: float) -> str:
         what = (
             "shared rate limit"
             if found.source == "store"
-            else ("rate limit (in-process fallback, the store is unreachable)")
+            else "rate limit (in-process fallback, the store is unreachable)"
         )
         if found.paused:
             what += (
                 ", paused by the server's Retry-After"
-                if self._pause_why == "retry_after"
+                if self._view.pause_why == "retry_after"
                 else ", paused until the server's rate-limit window resets"
             )
         return (
             f"{what}: next slot in {found.wait:.2f} s, more than the {left:.2f} s the call has left"
         )
-
-    def _note_slot(self, clock: Clock, mono: float, wait: float) -> None:
-        if mono + wait > self._slot_mono:
-            self._slot_mono = mono + wait
-            self._slot_wall = clock.time() + wait
-
-    def _note_pause(self, end: float, why: WaitReason, now: float) -> None:
-        """Record a pause ending at ``end`` (monotonic) in the local view; wake checks see it."""
-        if end <= self._pause_mono:
-            return
-        self._local.pause_until(end)
-        self._pause_mono = end
-        self._pause_why = why
-        clock = self._clock
-        self._pause_wall = None if clock is None else clock.time() + (end - now)
-        self._pause_gen += 1
-
-    def _learn_pause(self, now_us: int, pause_us: int, why: object, mono: float) -> None:
-        """Take in the shared pause a script reported (the store's clock, seen at ``mono``)."""
-        if pause_us > self._store_pause_us:
-            self._store_pause_us = pause_us
-            if pause_us > now_us:
-                self._note_pause(mono + (pause_us - now_us) / _US, _reason(why), mono)
 
     def observe(
         self, info: RateLimitInfo | None, status: int, retry_after: float | None
@@ -442,29 +366,31 @@ class RedisRateLimiter:
         clock = self._clock
         if clock is None:
             return None
+        view = self._view
         if retry_after is not None and status in (429, 503):
             if not (retry_after > 0 and math.isfinite(retry_after)):
                 return None
             now = clock.monotonic()
             end = now + retry_after
-            if end <= self._pause_mono + _PAUSE_DEDUP:
+            if end <= view.pause_end + _PAUSE_DEDUP:
                 return None
-            self._note_pause(end, "retry_after", now)
+            view.note_pause(end, "retry_after", now, clock.time())
             if self._link.resting(now):
                 return None
-            delay_us = round(retry_after * _US)
+            delay_us = round(retry_after * US)
             return self._push_pause("after", delay_us, delay_us, "retry_after")
         if info is not None and info.remaining == 0 and info.reset is not None:
-            reset_us = round((info.reset + _RESET_MARGIN) * _US)
-            if reset_us <= self._store_pause_us:
+            reset_us = round((info.reset + _RESET_MARGIN) * US)
+            if reset_us <= view.store_pause_us:
                 return None
             now = clock.monotonic()
             if self._link.resting(now):
-                delay = info.reset + _RESET_MARGIN - clock.time()
+                wall = clock.time()
+                delay = info.reset + _RESET_MARGIN - wall
                 if 0 < delay <= self._period + _RESET_SLACK:
-                    self._note_pause(now + delay, "rate_limit_window", now)
+                    view.note_pause(now + delay, "rate_limit_window", now, wall)
                 return None
-            max_ahead_us = round((self._period + _RESET_SLACK) * _US)
+            max_ahead_us = round((self._period + _RESET_SLACK) * US)
             return self._push_pause("until", reset_us, max_ahead_us, "rate_limit_window")
         return None
 
@@ -479,8 +405,8 @@ class RedisRateLimiter:
         except StoreDown:
             return  # logged by the link; the pause holds this process back already
         clock = self._bound_clock()
-        _moved, now_us, pause_us = (_int(v) for v in reply[:3])
-        self._learn_pause(now_us, pause_us, reply[3], clock.monotonic())
+        _moved, now_us, pause_us = (as_int(v) for v in reply[:3])
+        self._view.learn_pause(now_us, pause_us, reply[3], clock.monotonic(), clock.time())
 
     def state(self) -> LimiterState:
         """Return what the limiter waits for, from what this process last learned (no I/O).
@@ -492,12 +418,7 @@ class RedisRateLimiter:
         clock = self._clock
         if clock is None:
             return LimiterState()
-        now = clock.monotonic()
-        if self._pause_mono > now:
-            return LimiterState(self._pause_why, self._pause_wall)
-        if self._slot_mono > now:
-            return LimiterState("rate_limit", self._slot_wall)
-        return LimiterState()
+        return self._view.state(clock.monotonic())
 
     async def aclose(self) -> None:
         """Close the store connections the limiter opened (a client you passed stays open)."""
