@@ -18,10 +18,11 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from chirp_async import APITimeoutError, RateLimitInfo
 from chirp_async.redis import RateLimiterUnavailableError, RedisCallCache, RedisRateLimiter
 from chirp_async.testing import StoreServer
 
-from .helpers import KEY_ID, FakeClock
+from .helpers import KEY_ID, WALL_START, FakeClock
 
 _BOUND = 20.0  # seconds: a generous bound on anything that must not hang
 RECHECK = 5.0
@@ -218,3 +219,37 @@ async def test_a_store_that_hangs_costs_one_timeout_then_the_fallback(
         with anyio.fail_after(_BOUND):
             assert (await limiter.acquire_grant()).source == "store"
     assert len(_warnings(caplog)) == 2  # the limiter's and the cache's
+
+
+async def test_a_spent_window_seen_while_the_store_is_down_holds_back_the_fallback(
+    own_store: StoreServer,
+) -> None:
+    clock = FakeClock()
+    async with RedisRateLimiter(own_store.url, period=60.0, recheck_interval=RECHECK) as limiter:
+        limiter.bind(key_id=KEY_ID, clock=clock)
+        own_store.kill()
+        await limiter.acquire()  # finds the store down
+        reset = int(clock.time()) + 5  # the API's reset, on this machine's clock
+        assert limiter.observe(RateLimitInfo(120, 0, reset), 200, None) is None
+        far = int(clock.time()) + 600  # implausible: ignored
+        assert limiter.observe(RateLimitInfo(120, 0, far), 200, None) is None
+        grant = await limiter.acquire_grant()
+    assert grant.source == "local"
+    assert clock.sleeps == [pytest.approx(reset + 0.05 - (WALL_START + 1000.0))]
+
+
+async def test_the_fallback_refuses_a_wait_longer_than_the_timeout_at_once(
+    own_store: StoreServer,
+) -> None:
+    clock = FakeClock()
+    async with RedisRateLimiter(own_store.url, limit=1, period=100.0, margin=0.0) as limiter:
+        limiter.bind(key_id=KEY_ID, clock=clock)
+        own_store.kill()
+        await limiter.acquire(timeout=0.0)
+        with pytest.raises(APITimeoutError) as caught:
+            await limiter.acquire(timeout=2.0)
+    assert str(caught.value) == (
+        "rate limit (in-process fallback, the store is unreachable): "
+        "next slot in 100.00 s, more than the 2.00 s the call has left"
+    )
+    assert clock.sleeps == []
