@@ -72,7 +72,11 @@ async def test_local_fallback_warns_once_and_returns_to_the_store(
         assert [g.source for g in back] == ["store"] * 3
         assert limiter.try_acquire() is False
     assert len(_warnings(caplog)) == 1
-    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    infos = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "chirp_async.redis" and r.levelno == logging.INFO
+    ]
     assert infos == [f"RedisRateLimiter: the store {own_store.url} answers again"]
 
 

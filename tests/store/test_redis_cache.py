@@ -78,7 +78,9 @@ async def test_a_corrupt_entry_is_a_miss_and_is_deleted(
     async with _bound(store_url) as cache:
         assert await cache.get(CALL_ID) is None
     assert sync_store.exists(ENTRY) == 0
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [
+        r for r in caplog.records if r.name == "chirp_async.redis" and r.levelno == logging.WARNING
+    ]
     assert len(warnings) == 1 and CALL_ID in warnings[0].getMessage()
 
 
@@ -151,7 +153,11 @@ async def test_a_dead_store_is_a_miss_and_a_no_op_with_one_warning(
             for _ in range(3):
                 assert await cache.get(CALL_ID) is None
                 await cache.put(make_call())
-            warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+            warnings = [
+                r
+                for r in caplog.records
+                if r.name == "chirp_async.redis" and r.levelno == logging.WARNING
+            ]
             assert len(warnings) == 1
             assert "every lookup is a miss" in warnings[0].getMessage()
             await asyncio.to_thread(server.restart)  # empty again: nothing persisted
