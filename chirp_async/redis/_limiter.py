@@ -65,14 +65,16 @@ class RedisRateLimiter:
 
     Implements the client's `RateLimiter` protocol. Each acquire is one round trip to the
     store: a Lua script reserves the next free slot of the key's budget on the store's
-    clock (GCRA, no burst: slots ``period / limit`` apart) and says how long to wait; the
-    caller sleeps once. A 429's ``Retry-After``, or a response saying the window is spent
-    (``X-RateLimit-Remaining: 0`` with a plausible ``X-RateLimit-Reset``), pauses every
-    process's next slot until then.
+    clock (GCRA, no burst: slots ``(period + margin) / limit`` apart, first come first
+    served across processes) and says how long to wait; the caller sleeps once. A 429's
+    ``Retry-After``, or a response saying the window is spent (``X-RateLimit-Remaining: 0``
+    with a plausible ``X-RateLimit-Reset``), pauses every process's next slot until then.
 
     The client binds the limiter to its API key (`bind`); the store's entry is named by
-    the key's fingerprint, never by the key. Close it when done (`aclose` or
-    ``async with``); a client you pass in stays open.
+    the key's fingerprint, never by the key. Until bound, `acquire` and `try_acquire`
+    raise `ClientStateError` (there is no default key to share a budget under). Close it
+    when done (`aclose` or ``async with``); a client you pass in stays open. A waiter
+    cancelled while it sleeps does not give its slot back (that slot goes unused).
 
     Args:
         redis_url_or_client: ``redis://[:password@]host:port/db`` (or ``rediss://``,
@@ -88,8 +90,10 @@ class RedisRateLimiter:
             in one of the API's windows. 0 spaces slots exactly ``period / limit`` apart.
         on_unavailable: When the store does not answer: ``"local"`` paces this process
             alone at ``limit`` per ``period`` (one warning logged per outage) and returns
-            to the store once it answers; ``"raise"`` raises
-            `RateLimiterUnavailableError` on each acquire.
+            to the store once it answers (so K processes may send K times the budget
+            meanwhile, and the API's 429s pause them); ``"raise"`` raises
+            `RateLimiterUnavailableError` on each acquire. A store that hangs costs one
+            call at most twice ``store_timeout`` (one retry on a fresh connection).
         prefix: Prefix of the store's key names.
         store_timeout: Seconds allowed to connect and for each reply (own client only).
         recheck_interval: Seconds between two tries of a store that did not answer.
