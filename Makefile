@@ -77,7 +77,8 @@ pytest-debug: $(VENV)/.installed-dev
 test: lint typecheck typecheck-public pytest pytest-debug docs
 
 # Throughput (two fan-out scenarios, with the server's own ceiling), model cost, memory
-# kept per Call, the SDK's layers, and the single-request round trip. See
+# kept per Call, the SDK's layers, the single-request round trip, and the rate limiter
+# shared through Redis against the limits package. See
 # benchmarks/README.md; results in benchmarks/results/.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.fanout --n 20000 --concurrency 64 --rounds 3
@@ -86,6 +87,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.retained
 	$(BIN)/python -m benchmarks.layers
 	$(BIN)/python -m benchmarks.roundtrip
+	$(BIN)/python -m benchmarks.limiter_store
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache .hypothesis htmlcov site

@@ -10,6 +10,8 @@ Example:
     ```
 """
 
+from ._cache import CacheBackend as CacheBackend
+from ._cache import CallCache as CallCache
 from ._client import AsyncChirp as AsyncChirp
 from ._config import Timeout as Timeout
 from ._errors import APIConnectionError as APIConnectionError
@@ -56,7 +58,9 @@ __all__ = [
     "BadRequestError",
     "BatchAbortedError",
     "BatchError",
+    "CacheBackend",
     "Call",
+    "CallCache",
     "CallChannel",
     "CallDirection",
     "CallIdTypeError",

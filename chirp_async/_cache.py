@@ -8,12 +8,15 @@ call it fetches. Calls in any other status are never stored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Final, Protocol, final, runtime_checkable
 
 if TYPE_CHECKING:
     from ._models import Call
 
-__all__ = ["FINAL_STATUSES", "CacheBackend", "is_final"]
+__all__ = ["DEFAULT_MAX_ENTRIES", "FINAL_STATUSES", "CacheBackend", "CallCache", "is_final"]
+
+DEFAULT_MAX_ENTRIES: Final = 10_000
 
 FINAL_STATUSES: Final = frozenset({"completed", "failed", "busy", "no_answer", "canceled"})
 """Statuses a call never leaves. ``voicemail`` is not among them: the reference lists no
@@ -51,3 +54,86 @@ class CacheBackend(Protocol):
             call: The call.
         """
         ...
+
+
+@final
+class CallCache:
+    """An in-process cache of final calls: bounded, least recently used evicted first.
+
+    Implements `CacheBackend`. `get` and `put` are O(1) and never wait (they are
+    coroutines only to fit the protocol). A call whose status is not final is never
+    stored. One cache may serve several clients of the same API key; give each key its
+    own cache.
+
+    Args:
+        max_entries: How many calls it keeps; putting one more evicts the one used least
+            recently (a `get` hit or a `put` counts as a use).
+
+    Raises:
+        TypeError: ``max_entries`` is not an int.
+        ValueError: ``max_entries`` is less than 1.
+
+    Example:
+        ```python
+        from chirp_async import AsyncChirp, CallCache
+
+        async with AsyncChirp(cache=CallCache(max_entries=50_000)) as client:
+            call = await client.calls.get(call_id)  # a final call is fetched once
+        ```
+    """
+
+    __slots__ = ("_entries", "_max_entries")
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int):
+            raise TypeError(f"max_entries must be an int, got {max_entries!r}")
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, Call] = OrderedDict()
+
+    @property
+    def max_entries(self) -> int:
+        """How many calls the cache keeps at most."""
+        return self._max_entries
+
+    async def get(self, call_id: str) -> Call | None:
+        """Return the cached call (now the most recently used), or ``None``.
+
+        Args:
+            call_id: A call ID.
+
+        Returns:
+            The call, or ``None`` when it is not cached.
+        """
+        call = self._entries.get(call_id)
+        if call is not None:
+            self._entries.move_to_end(call_id)
+        return call
+
+    async def put(self, call: Call) -> None:
+        """Store a call in a final status, evicting the least recently used beyond the bound.
+
+        Args:
+            call: The call; ignored unless its status is final (`is_final`).
+        """
+        if not is_final(call):
+            return
+        entries = self._entries
+        entries[call.id] = call
+        entries.move_to_end(call.id)
+        if len(entries) > self._max_entries:
+            entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, call_id: object) -> bool:
+        return call_id in self._entries
+
+    def __repr__(self) -> str:
+        return f"CallCache({len(self._entries)}/{self._max_entries} entries)"

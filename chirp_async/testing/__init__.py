@@ -1,4 +1,6 @@
-"""Test helpers: a loopback mock of the Chirp API with scriptable faults.
+"""Test helpers: a loopback mock of the Chirp API with scriptable faults, and a throwaway store.
+
+`StoreServer` runs a real Redis-protocol server (for ``chirp_async.redis``) on loopback.
 
 Not imported by ``chirp_async`` itself. Names load on first use (PEP 562), so the pytest
 plugin registered by this package imports almost nothing before coverage measurement
@@ -22,12 +24,18 @@ if TYPE_CHECKING:
     from ._faults import Fault as Fault
     from ._server import DEFAULT_TEST_API_KEY as DEFAULT_TEST_API_KEY
     from ._server import MockChirpServer as MockChirpServer
+    from ._store import StoreBinaryNotFoundError as StoreBinaryNotFoundError
+    from ._store import StoreServer as StoreServer
+    from ._store import StoreServerError as StoreServerError
 
 __all__ = [
     "DEFAULT_TEST_API_KEY",
     "Fault",
     "MockChirpServer",
     "RecordedRequest",
+    "StoreBinaryNotFoundError",
+    "StoreServer",
+    "StoreServerError",
     "generate_call",
 ]
 
@@ -36,6 +44,9 @@ _SOURCES: Final = {
     "Fault": "._faults",
     "MockChirpServer": "._server",
     "RecordedRequest": "._endpoint",
+    "StoreBinaryNotFoundError": "._store",
+    "StoreServer": "._store",
+    "StoreServerError": "._store",
     "generate_call": "._data",
 }
 

@@ -21,6 +21,9 @@ PUBLIC_NAMES = [
     "Fault",
     "MockChirpServer",
     "RecordedRequest",
+    "StoreBinaryNotFoundError",
+    "StoreServer",
+    "StoreServerError",
     "generate_call",
 ]
 
