@@ -1,4 +1,4 @@
-"""Test helpers: a loopback mock of the Chirp API with scriptable faults.
+"""Test helpers: a loopback mock of the Chirp calling API with scriptable faults.
 
 Not imported by ``chirp_async`` itself. Names load on first use (PEP 562), so the pytest
 plugin registered by this package imports almost nothing before coverage measurement
@@ -17,25 +17,53 @@ import importlib
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    from ._calling import MockCalling as MockCalling
+    from ._calls import CallTimings as CallTimings
+    from ._clock import MockClock as MockClock
     from ._data import generate_call as generate_call
-    from ._endpoint import RecordedRequest as RecordedRequest
+    from ._delivery import DeliveryAttempt as DeliveryAttempt
+    from ._delivery import DeliveryPolicy as DeliveryPolicy
+    from ._delivery import WebhookDelivery as WebhookDelivery
     from ._faults import Fault as Fault
+    from ._records import RecordedRequest as RecordedRequest
     from ._server import DEFAULT_TEST_API_KEY as DEFAULT_TEST_API_KEY
     from ._server import MockChirpServer as MockChirpServer
+    from ._storage import StorageRequest as StorageRequest
+    from ._webhooks import MockWebhooks as MockWebhooks
+    from ._webhooks import SentEvent as SentEvent
 
-__all__ = [
+# Plain sorted() order, which the package's tests check (not ruff's constants-first order).
+__all__ = [  # noqa: RUF022
+    "CallTimings",
     "DEFAULT_TEST_API_KEY",
+    "DeliveryAttempt",
+    "DeliveryPolicy",
     "Fault",
+    "MockCalling",
     "MockChirpServer",
+    "MockClock",
+    "MockWebhooks",
     "RecordedRequest",
+    "SentEvent",
+    "StorageRequest",
+    "WebhookDelivery",
     "generate_call",
 ]
 
 _SOURCES: Final = {
     "DEFAULT_TEST_API_KEY": "._server",
+    "CallTimings": "._calls",
+    "DeliveryAttempt": "._delivery",
+    "DeliveryPolicy": "._delivery",
     "Fault": "._faults",
+    "MockCalling": "._calling",
     "MockChirpServer": "._server",
-    "RecordedRequest": "._endpoint",
+    "MockClock": "._clock",
+    "MockWebhooks": "._webhooks",
+    "RecordedRequest": "._records",
+    "SentEvent": "._webhooks",
+    "StorageRequest": "._storage",
+    "WebhookDelivery": "._delivery",
     "generate_call": "._data",
 }
 

@@ -17,10 +17,19 @@ from chirp_async.testing import pytest_plugin as plugin
 from .helpers import CALL_ID, fetch
 
 PUBLIC_NAMES = [
+    "CallTimings",
     "DEFAULT_TEST_API_KEY",
+    "DeliveryAttempt",
+    "DeliveryPolicy",
     "Fault",
+    "MockCalling",
     "MockChirpServer",
+    "MockClock",
+    "MockWebhooks",
     "RecordedRequest",
+    "SentEvent",
+    "StorageRequest",
+    "WebhookDelivery",
     "generate_call",
 ]
 
