@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._calling import MockCalling
 from ._calls import CallRecord
 from ._data import is_valid_call_id
 from ._hooks import WebhookRecord
@@ -15,7 +14,8 @@ from ._ids import RECORDING_ID_PATTERN, VOICEMAIL_ID_PATTERN, WEBHOOK_ID_PATTERN
 from ._media import RECORDING_FORMATS, RecordingRecord
 from ._routes import Router
 from ._storage import RecordingStorage
-from ._webhooks import MockWebhooks
+from ._webhooks import WebhookHub
+from ._world import CallingWorld
 
 MAX_REJECT_REASON: Final = 500
 VOICEMAIL_LIMIT_DEFAULT: Final = 20
@@ -52,13 +52,13 @@ def _check_id(value: str, pattern: re.Pattern[str], param: str, prefix: str) -> 
 
 
 class CallingApi:
-    """Binds the calling and webhook routes to a `MockCalling` and a `MockWebhooks`."""
+    """Binds the calling and webhook routes to the calling world and the webhook hub."""
 
     def __init__(
         self,
         *,
-        calling: MockCalling,
-        webhooks: MockWebhooks,
+        calling: CallingWorld,
+        webhooks: WebhookHub,
         storage: RecordingStorage,
         lookup: CallLookup,
         create_status: int,
@@ -244,7 +244,8 @@ class CallingApi:
         return reply(201, webhook.to_json())
 
     def list_webhooks(self, request: ApiRequest) -> Reply:
-        return reply(200, {"data": self._webhooks.subscriptions()})
+        webhooks = self._webhooks.store.webhooks.values()
+        return reply(200, {"data": [webhook.to_json() for webhook in webhooks]})
 
     def _webhook(self, request: ApiRequest) -> WebhookRecord:
         webhook_id = request.params["webhookId"]

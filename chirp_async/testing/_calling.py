@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, final
+from typing import Any, Final, final
 
-from ._calls import CallBook, CallRecord, CallTimings, InboundDefault, Outcome
+from ._calls import CallTimings, InboundDefault, Outcome
 from ._clock import MockClock
-from ._ids import IdFactory
-from ._media import Media, RecordingRecord, recording_bytes
-from ._webhooks import MockWebhooks
+from ._media import recording_bytes
+from ._world import CallingWorld, CommandStatus
 
-CommandStatus = Literal["accepted", "queued"]
 _VOICEMAIL_SPACING: Final = 1.0
 
 
@@ -52,38 +50,14 @@ class MockCalling:
     `inbound_default`).
     """
 
-    def __init__(
-        self, *, clock: MockClock, ids: IdFactory, app_id: str, webhooks: MockWebhooks
-    ) -> None:
-        self._clock = clock
-        self._app_id = app_id
-        self._webhooks = webhooks
-        self.book = CallBook(clock=clock, ids=ids, app_id=app_id, listener=self)
-        self.media = Media(
-            clock=clock,
-            ids=ids,
-            processing_time=lambda: self.book.timings.recording_processing,
-            emit=self.emit,
-        )
-        self.command_log: list[tuple[str, dict[str, Any]]] = []
-        self._command_status: CommandStatus = "accepted"
+    def __init__(self, world: CallingWorld) -> None:
+        self._world = world
+        self._book = world.book
+        self._media = world.media
+        self._clock = world.clock
 
     def __repr__(self) -> str:
-        return f"<MockCalling {len(self.book.calls)} calls at {self._clock.time()!r}>"
-
-    # -- the listener the call book reports to ---------------------------------------------
-
-    def emit(self, event: str, call: CallRecord, subject_id: str) -> None:
-        """Publish a webhook event (internal)."""
-        self._webhooks.publish(event, call, subject_id)
-
-    def call_ended(self, call: CallRecord) -> None:
-        """Stop the call's recording (internal)."""
-        self.media.stop_recording(call)
-
-    def voicemail_left(self, call: CallRecord) -> None:
-        """File the voicemail (internal)."""
-        self.media.voicemail_left(call)
+        return f"<MockCalling {len(self._book.calls)} calls at {self._clock.time()!r}>"
 
     # -- time and settings -----------------------------------------------------------------
 
@@ -103,40 +77,40 @@ class MockCalling:
     @property
     def app_id(self) -> str:
         """The app every created resource belongs to (``app_test_...`` for a test key)."""
-        return self._app_id
+        return self._world.app_id
 
     @property
     def timings(self) -> CallTimings:
         """How long each step takes; a new value applies to steps scheduled from now."""
-        return self.book.timings
+        return self._book.timings
 
     @timings.setter
     def timings(self, timings: CallTimings) -> None:
         if not isinstance(timings, CallTimings):
             raise TypeError(f"timings must be CallTimings, got {type(timings).__name__}")
-        self.book.timings = timings
+        self._book.timings = timings
 
     @property
     def command_status(self) -> CommandStatus:
         """The ``status`` commands answer with: ``accepted`` (default) or ``queued``."""
-        return self._command_status
+        return self._world.command_status
 
     @command_status.setter
     def command_status(self, status: CommandStatus) -> None:
         if status not in ("accepted", "queued"):
             raise ValueError(f"command_status must be 'accepted' or 'queued', got {status!r}")
-        self._command_status = status
+        self._world.command_status = status
 
     @property
     def inbound_default(self) -> InboundDefault:
         """What an inbound call without a command gets at the deadline: voicemail or reject."""
-        return self.book.inbound_default
+        return self._book.inbound_default
 
     @inbound_default.setter
     def inbound_default(self, behaviour: InboundDefault) -> None:
         if behaviour not in ("voicemail", "reject"):
             raise ValueError(f"inbound_default must be 'voicemail' or 'reject', got {behaviour!r}")
-        self.book.inbound_default = behaviour
+        self._book.inbound_default = behaviour
 
     def assign_numbers(self, *numbers: str) -> None:
         """Only accept these as ``from`` of PSTN/WhatsApp calls (default: any number).
@@ -146,7 +120,7 @@ class MockCalling:
         Args:
             *numbers: E.164 numbers assigned to the app.
         """
-        self.book.assigned_numbers.update(numbers)
+        self._book.assigned_numbers.update(numbers)
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -162,7 +136,7 @@ class MockCalling:
         Raises:
             ValueError: Unknown outcome.
         """
-        self.book.script_outcome(outcome, to=to)
+        self._book.script_outcome(outcome, to=to)
 
     def start_inbound_call(
         self,
@@ -185,7 +159,7 @@ class MockCalling:
         Returns:
             The new call's ID.
         """
-        call = self.book.start_inbound(
+        call = self._book.start_inbound(
             from_address=from_,
             to_address=to,
             from_channel=from_channel,
@@ -196,7 +170,7 @@ class MockCalling:
 
     def created_calls(self) -> list[str]:
         """Return the IDs of the calls created on this server, oldest first."""
-        return list(self.book.calls)
+        return list(self._book.calls)
 
     def call(self, call_id: str) -> dict[str, Any]:
         """Return a created call's JSON as ``GET /v1/calls/{id}`` serves it now.
@@ -204,15 +178,15 @@ class MockCalling:
         Raises:
             KeyError: No call with that ID was created.
         """
-        return self.book.calls[call_id].to_json()
+        return self._book.calls[call_id].to_json()
 
     def is_on_hold(self, call_id: str) -> bool:
         """Whether a ``hold`` command holds the call (no Call field shows it)."""
-        return self.book.calls[call_id].on_hold
+        return self._book.calls[call_id].on_hold
 
     def is_muted(self, call_id: str) -> bool:
         """Whether the last of ``mute``/``unmute`` was ``mute``."""
-        return self.book.calls[call_id].muted
+        return self._book.calls[call_id].muted
 
     def commands(self, call_id: str | None = None) -> list[dict[str, Any]]:
         """Return the command bodies received and accepted, oldest first.
@@ -220,24 +194,24 @@ class MockCalling:
         Args:
             call_id: Only those for this call.
         """
-        return [body for cid, body in self.command_log if call_id in (None, cid)]
+        return [body for cid, body in self._world.command_log if call_id in (None, cid)]
 
     # -- recordings ------------------------------------------------------------------------
 
     @property
     def recording_size(self) -> int:
         """Bytes of each recording file made from now (default 1 MiB)."""
-        return self.media.recording_size
+        return self._media.recording_size
 
     @recording_size.setter
     def recording_size(self, size: int) -> None:
         if isinstance(size, bool) or size < 0:
             raise ValueError(f"recording_size must be an int >= 0, got {size!r}")
-        self.media.recording_size = size
+        self._media.recording_size = size
 
     def fail_next_recording(self) -> None:
         """Make the next recording to finish processing end ``failed``, without an event."""
-        self.media.fail_next_recording()
+        self._media.fail_next_recording()
 
     def recordings(self, call_id: str | None = None) -> list[dict[str, Any]]:
         """Return recordings' JSON (``fileUrl`` left ``None``), oldest first.
@@ -245,7 +219,7 @@ class MockCalling:
         Args:
             call_id: Only this call's.
         """
-        records = self.media.recordings.values()
+        records = self._media.recordings.values()
         return [rec.to_json(None) for rec in records if call_id in (None, rec.call_id)]
 
     def recording_content(self, recording_id: str) -> bytes:
@@ -254,23 +228,19 @@ class MockCalling:
         Raises:
             KeyError: No such recording.
         """
-        recording = self.media.recordings[recording_id]
+        recording = self._media.recordings[recording_id]
         return recording_bytes(recording.id, recording.file_size or 0)
-
-    def find_recording(self, recording_id: str) -> RecordingRecord | None:
-        """Return the recording record, or ``None`` (internal: the storage server's lookup)."""
-        return self.media.recordings.get(recording_id)
 
     # -- voicemails ------------------------------------------------------------------------
 
     @property
     def voicemail_transcription(self) -> str | None:
         """The transcription given to voicemails left from now on (default ``None``)."""
-        return self.media.voicemail_transcription
+        return self._media.voicemail_transcription
 
     @voicemail_transcription.setter
     def voicemail_transcription(self, text: str | None) -> None:
-        self.media.voicemail_transcription = text
+        self._media.voicemail_transcription = text
 
     def add_voicemails(
         self,
@@ -302,7 +272,7 @@ class MockCalling:
             raise ValueError(f"count must be >= 0, got {count}")
         now = self._clock.time()
         added = [
-            self.media.add_voicemail(
+            self._media.add_voicemail(
                 call_id=call_id,
                 caller_number=caller_number,
                 caller_channel=caller_channel,
@@ -316,7 +286,7 @@ class MockCalling:
 
     def voicemails(self) -> list[dict[str, Any]]:
         """Return every voicemail's JSON in list order: newest ``createdAt`` first."""
-        return [voicemail.to_json() for voicemail in self.media.newest_first()]
+        return [voicemail.to_json() for voicemail in self._media.newest_first()]
 
 
 MockCalling.__module__ = "chirp_async.testing"

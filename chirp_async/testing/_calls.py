@@ -107,6 +107,7 @@ class CallRecord:
         return None
 
     def duration(self) -> int | None:
+        """Whole seconds from answer to end; 0 if never answered; ``None`` while live."""
         if self.ended_at is None:
             return None
         if self.answered_at is None:
@@ -171,7 +172,7 @@ class CallBook:
         self, *, clock: MockClock, ids: IdFactory, app_id: str, listener: CallListener
     ) -> None:
         self.clock = clock
-        self.timings = CallTimings()
+        self.timings: CallTimings = CallTimings()
         self.inbound_default: InboundDefault = "voicemail"
         self.assigned_numbers: set[str] = set()
         self.calls: dict[str, CallRecord] = {}
@@ -184,6 +185,7 @@ class CallBook:
     # -- scripting -------------------------------------------------------------------------
 
     def script_outcome(self, outcome: Outcome, *, to: str | None = None) -> None:
+        """Queue an outcome for the next call, or set one for every call to ``to``."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
         if to is None:
@@ -324,14 +326,17 @@ class CallBook:
     # -- commands (callers check the call has not ended) -----------------------------------
 
     def answer(self, call: CallRecord) -> None:
+        """``answer``: connect a call not yet answered."""
         if call.answered_at is None and call.status in ("initiated", "ringing"):
             self._connect(call)
 
     def reject(self, call: CallRecord) -> None:
+        """``reject``: end a call not yet answered as ``busy`` (reason ``rejected``)."""
         if call.answered_at is None and call.status in ("initiated", "ringing"):
             self._end(call, "busy", END_REJECTED, "calls.failed")
 
     def hangup(self, call: CallRecord) -> None:
+        """``hangup``: end the call (``completed``, ``canceled``, or file the voicemail)."""
         if call.status == "voicemail":
             self._voicemail_done(call)
         elif call.answered_at is not None:
@@ -340,6 +345,7 @@ class CallBook:
             self._end(call, "canceled", END_HANGUP, "calls.completed")
 
     def send_to_voicemail(self, call: CallRecord) -> None:
+        """``send_to_voicemail``: the caller speaks, then the voicemail is filed."""
         if call.status == "voicemail":
             return
         self._cancel_timers(call)

@@ -19,9 +19,19 @@ _MAX_TICK: Final = 0.05
 
 @final
 class Timer:
-    """A callback scheduled on a `MockClock`; `cancel` it to drop it."""
+    """A callback scheduled on a `MockClock`; `cancel` it to drop it.
+
+    Attributes:
+        when: The clock time it falls due.
+        callback: What runs then.
+        cancelled: Whether `cancel` was called.
+    """
 
     __slots__ = ("callback", "cancelled", "when")
+
+    when: float
+    callback: Callable[[], None]
+    cancelled: bool
 
     def __init__(self, when: float, callback: Callable[[], None]) -> None:
         self.when = when

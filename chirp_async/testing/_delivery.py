@@ -132,6 +132,7 @@ class Deliverer:
         self._idle.set()
 
     async def start(self) -> None:
+        """Open the HTTP session deliveries use (in the running loop)."""
         self._idle = asyncio.Event()
         self._idle.set()
         self._session = aiohttp.ClientSession(
@@ -139,6 +140,7 @@ class Deliverer:
         )
 
     async def close(self) -> None:
+        """Cancel and await every delivery task, then close the session."""
         tasks, self._tasks = list(self._tasks), set()
         for task in tasks:
             task.cancel()
@@ -154,6 +156,7 @@ class Deliverer:
         return len(self._tasks)
 
     async def wait_idle(self, timeout: float) -> None:
+        """Wait until no delivery is in flight (`TimeoutError` after ``timeout``)."""
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     def dispatch(self, webhook: WebhookRecord, event: str, event_id: str, body: bytes) -> None:

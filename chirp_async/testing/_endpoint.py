@@ -48,7 +48,10 @@ CreatedLookup = Callable[[str], "dict[str, Any] | None"]
 
 def is_api_path(path: str) -> bool:
     """Whether ``path`` belongs to the mocked API (counted, scripted, recorded)."""
-    return any(path == root or path.startswith(root + "/") for root in _API_ROOTS)
+    for root in _API_ROOTS:
+        if path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+            return True
+    return False
 
 
 class Endpoint:
@@ -85,7 +88,7 @@ class Endpoint:
         self.request_count = 0
         self.per_id: collections.Counter[str] = collections.Counter()
         self.per_route: collections.Counter[str] = collections.Counter()
-        self.per_path: collections.Counter[str] = collections.Counter()
+        self.per_path: collections.Counter[tuple[str, str]] = collections.Counter()
         self.requests: list[RecordedRequest] = []
         self.connections_opened = 0
         self.in_flight = 0
@@ -147,7 +150,7 @@ class Endpoint:
         headers = headers_of(request.raw_headers) if counted and self.record else {}
         if counted:
             self.request_count += 1
-            self.per_path[f"{method} {path}"] += 1
+            self.per_path[method, path] += 1
             if route is not None:
                 self.per_route[route.name] += 1
             if call_id is not None:
@@ -160,8 +163,9 @@ class Endpoint:
         status: int | None = None
         body = b""
         try:
-            body = await _read_body(request) if counted else b""
-            status, response = await self._respond(request, match, call_id, body)
+            if counted and request.body_exists:
+                body = await _read_body(request)
+            status, response = await self._respond(request, counted, match, call_id, body)
             return response
         finally:
             self.in_flight -= 1
@@ -183,11 +187,15 @@ class Endpoint:
                 )
 
     async def _respond(
-        self, request: web.BaseRequest, match: Match | None, call_id: str | None, body: bytes
+        self,
+        request: web.BaseRequest,
+        counted: bool,
+        match: Match | None,
+        call_id: str | None,
+        body: bytes,
     ) -> tuple[int | None, web.StreamResponse]:
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        counted = is_api_path(request.path)
         route = match.route if match is not None else None
         fault = None
         if counted:
@@ -210,7 +218,8 @@ class Endpoint:
             return 429, response
         status, payload, extra = self._route(request, match, body)
         response = self._json(status, payload, quota)
-        response.headers.update(extra)
+        if extra:
+            response.headers.update(extra)
         if fault is not None:  # drop_response: the request took effect; the answer is lost
             _reset(request.transport)
             return None, web.Response(status=500)
@@ -312,8 +321,6 @@ def _call_id_of(path: str, match: Match | None) -> str | None:
 
 async def _read_body(request: web.BaseRequest) -> bytes:
     """Read the whole body, keeping at most one byte past the limit (then a 413 follows)."""
-    if not request.body_exists:
-        return b""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_any():

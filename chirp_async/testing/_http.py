@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -17,8 +16,7 @@ _DECODER: Final = msgspec.json.Decoder()
 _SECONDS_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
 
-@dataclasses.dataclass(frozen=True)
-class ApiRequest:
+class ApiRequest(NamedTuple):
     """One authenticated, admitted request, as a route handler sees it."""
 
     method: str
@@ -28,8 +26,7 @@ class ApiRequest:
     body: bytes
 
 
-@dataclasses.dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """What a route handler answers: a status and a JSON body."""
 
     status: int

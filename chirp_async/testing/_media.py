@@ -108,6 +108,7 @@ class Media:
     # -- recordings ------------------------------------------------------------------------
 
     def fail_next_recording(self) -> None:
+        """Make the next recording to finish processing end ``failed``."""
         self._fail_next.append(True)
 
     def start_recording(self, call: CallRecord, fmt: str) -> None:
@@ -145,9 +146,11 @@ class Media:
         self.clock.call_later(self._processing_time(), finish)
 
     def recordings_of(self, call_id: str) -> list[RecordingRecord]:
+        """The recordings of one call, oldest first."""
         return [rec for rec in self.recordings.values() if rec.call_id == call_id]
 
     def delete_recording(self, recording_id: str) -> None:
+        """Forget a recording (raises `KeyError` if unknown)."""
         recording = self.recordings.pop(recording_id)
         if self._active.get(recording.call_id) is recording:
             del self._active[recording.call_id]
@@ -181,6 +184,7 @@ class Media:
         created_at: float,
         recording_id: str | None = None,
     ) -> VoicemailRecord:
+        """File a voicemail directly (used by tests' `add_voicemails` too)."""
         voicemail = VoicemailRecord(
             id=self._ids.new("call_vm_"),
             call_id=call_id,

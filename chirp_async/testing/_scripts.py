@@ -68,6 +68,8 @@ class FaultScripts:
         """Take the fault for this request, if one is queued."""
         if self.every:
             return self.every.popleft()
+        if not (self.by_path or self.by_template or self.by_call):
+            return None
         for queues, target in ((self.by_path, path), (self.by_template, template)):
             if target is None:
                 continue

@@ -22,7 +22,8 @@ from ._ratelimit import DEFAULT_LIMIT, DEFAULT_WEBHOOK_LIMIT, RateLimitKind, mak
 from ._routes import Router
 from ._server_state import ServerState
 from ._storage import RecordingStorage, StorageRequest
-from ._webhooks import MockWebhooks
+from ._webhooks import MockWebhooks, WebhookHub
+from ._world import CallingWorld
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -153,17 +154,19 @@ class MockChirpServer(ServerState):
         app_id = TEST_APP_ID if test_mode else LIVE_APP_ID
         ids = IdFactory(test_mode=test_mode, seed=seed)
         self._clock = mock_clock if mock_clock is not None else MockClock()
-        self._webhooks = MockWebhooks(clock=self._clock, ids=ids, app_id=app_id, seed=seed)
+        hub = WebhookHub(clock=self._clock, ids=ids, app_id=app_id, seed=seed)
+        world = CallingWorld(clock=self._clock, ids=ids, app_id=app_id, publish=hub.publish)
+        self._deliverer = hub.deliverer
+        self._book = world.book
+        self._webhooks = MockWebhooks(hub)
         self._webhooks.allow_http_loopback = allow_http_webhooks
         if delivery is not None:
             self._webhooks.policy = delivery
-        self._calling = MockCalling(
-            clock=self._clock, ids=ids, app_id=app_id, webhooks=self._webhooks
-        )
+        self._calling = MockCalling(world)
         if timings is not None:
             self._calling.timings = timings
         self._storage = RecordingStorage(
-            clock=self._clock, lookup=self._calling.find_recording, host=host
+            clock=self._clock, lookup=world.media.recordings.get, host=host
         )
         router = Router()
         self._endpoint = Endpoint(
@@ -188,8 +191,8 @@ class MockChirpServer(ServerState):
             created=self._created_call,
         )
         CallingApi(
-            calling=self._calling,
-            webhooks=self._webhooks,
+            calling=world,
+            webhooks=hub,
             storage=self._storage,
             lookup=self._endpoint.lookup,
             create_status=create_status,
@@ -203,7 +206,7 @@ class MockChirpServer(ServerState):
         self._driver_task: asyncio.Task[None] | None = None
 
     def _created_call(self, call_id: str) -> dict[str, Any] | None:
-        call = self._calling.book.calls.get(call_id)
+        call = self._book.calls.get(call_id)
         return None if call is None else call.to_json()
 
     def __repr__(self) -> str:
@@ -233,7 +236,7 @@ class MockChirpServer(ServerState):
         self._runner, self._port = runner, site.port
         try:
             await self._storage.start()
-            await self._webhooks.deliverer.start()
+            await self._deliverer.start()
         except BaseException:
             await self.close()
             raise
@@ -253,7 +256,7 @@ class MockChirpServer(ServerState):
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await driver
-        await self._webhooks.deliverer.close()
+        await self._deliverer.close()
         for site in list(runner.sites):
             await site.stop()
         tasks = list(self._endpoint.handler_tasks)

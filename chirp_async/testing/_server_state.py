@@ -210,10 +210,15 @@ class ServerState:
             ValueError: ``target`` is malformed or names an unknown template.
         """
         method, path, is_template = parse_target(target, self._endpoint.router.names)
-        counter = self._endpoint.per_route if is_template else self._endpoint.per_path
+        if is_template:
+            routes = self._endpoint.per_route
+            if method != ANY_METHOD:
+                return routes[f"{method} {path}"]
+            return sum(n for name, n in routes.items() if name.partition(" ")[2] == path)
+        paths = self._endpoint.per_path
         if method != ANY_METHOD:
-            return counter[f"{method} {path}"]
-        return sum(count for key, count in counter.items() if key.partition(" ")[2] == path)
+            return paths[method, path]
+        return sum(n for (_, seen), n in paths.items() if seen == path)
 
     @property
     def requests(self) -> list[RecordedRequest]:

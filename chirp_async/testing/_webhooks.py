@@ -41,6 +41,33 @@ class SentEvent:
 SentEvent.__module__ = "chirp_async.testing"
 
 
+class WebhookHub:
+    """The webhook store, the deliverer and the record of events (the server's internals)."""
+
+    def __init__(self, *, clock: MockClock, ids: IdFactory, app_id: str, seed: int) -> None:
+        self.clock = clock
+        self.app_id = app_id
+        self.store: WebhookStore = WebhookStore(clock=clock, ids=ids, app_id=app_id)
+        self.deliverer: Deliverer = Deliverer(policy=DeliveryPolicy(), seed=seed)
+        self.events: list[SentEvent] = []
+
+    def publish(self, event: str, call: CallRecord, subject_id: str) -> None:
+        """Record ``event`` and deliver it to the webhooks that list it."""
+        suffix = _SUFFIXES.get(event, event.rsplit(".", 1)[-1])
+        event_id = f"evt_{subject_id}_{suffix}"
+        body = ENCODER.encode(
+            {
+                "event": event,
+                "eventId": event_id,
+                "timestamp": format_time_ms(self.clock.time()),
+                "data": {"call": call.webhook_json(), "app": {"id": self.app_id}},
+            }
+        )
+        self.events.append(SentEvent(event, event_id, call.id, body))
+        for webhook in self.store.subscribed_to(event):
+            self.deliverer.dispatch(webhook, event, event_id, body)
+
+
 @final
 class MockWebhooks:
     """The webhooks side of a `MockChirpServer` (``server.webhooks``).
@@ -56,46 +83,45 @@ class MockWebhooks:
     cancels them at ``close()``.
     """
 
-    def __init__(self, *, clock: MockClock, ids: IdFactory, app_id: str, seed: int) -> None:
-        self._clock = clock
-        self._app_id = app_id
-        self.store = WebhookStore(clock=clock, ids=ids, app_id=app_id)
-        self.deliverer = Deliverer(policy=DeliveryPolicy(), seed=seed)
-        self._events: list[SentEvent] = []
+    def __init__(self, hub: WebhookHub) -> None:
+        self._hub = hub
+        self._store = hub.store
+        self._deliverer = hub.deliverer
 
     def __repr__(self) -> str:
-        return f"<MockWebhooks {len(self.store.webhooks)} webhooks, {len(self._events)} events>"
+        count = len(self._store.webhooks)
+        return f"<MockWebhooks {count} webhooks, {len(self._hub.events)} events>"
 
     # -- settings --------------------------------------------------------------------------
 
     @property
     def allow_http_loopback(self) -> bool:
         """Accept ``http://127.0.0.1``/``localhost``/``[::1]`` URLs (the API wants HTTPS)."""
-        return self.store.allow_http_loopback
+        return self._store.allow_http_loopback
 
     @allow_http_loopback.setter
     def allow_http_loopback(self, allow: bool) -> None:
-        self.store.allow_http_loopback = bool(allow)
+        self._store.allow_http_loopback = bool(allow)
 
     @property
     def policy(self) -> DeliveryPolicy:
         """Attempts, backoff, timeout and duplicate rate of deliveries started from now."""
-        return self.deliverer.policy
+        return self._deliverer.policy
 
     @policy.setter
     def policy(self, policy: DeliveryPolicy) -> None:
         if not isinstance(policy, DeliveryPolicy):
             raise TypeError(f"policy must be a DeliveryPolicy, got {type(policy).__name__}")
-        self.deliverer.policy = policy
+        self._deliverer.policy = policy
 
     @property
     def deliver_twice(self) -> bool:
         """Deliver every event a second time after the first delivery ends."""
-        return self.deliverer.deliver_twice
+        return self._deliverer.deliver_twice
 
     @deliver_twice.setter
     def deliver_twice(self, twice: bool) -> None:
-        self.deliverer.deliver_twice = bool(twice)
+        self._deliverer.deliver_twice = bool(twice)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -116,31 +142,31 @@ class MockWebhooks:
             ValueError: The URL or a field is invalid (the message is the API's).
         """
         try:
-            record = self.store.create({"url": url, "events": events, "headers": headers or {}})
+            record = self._store.create({"url": url, "events": events, "headers": headers or {}})
         except ApiError as exc:
             raise ValueError(str(exc)) from None
         return record.to_json()
 
     def subscriptions(self) -> list[dict[str, Any]]:
         """Return every webhook's JSON object, in creation order."""
-        return [webhook.to_json() for webhook in self.store.webhooks.values()]
+        return [webhook.to_json() for webhook in self._store.webhooks.values()]
 
     # -- events and deliveries -------------------------------------------------------------
 
     @property
     def events(self) -> list[SentEvent]:
         """Every event generated so far, in order (delivered or not)."""
-        return list(self._events)
+        return list(self._hub.events)
 
     @property
     def deliveries(self) -> list[WebhookDelivery]:
         """Finished deliveries, in the order they finished."""
-        return list(self.deliverer.deliveries)
+        return list(self._deliverer.deliveries)
 
     @property
     def in_flight(self) -> int:
         """Deliveries still being attempted or waiting to retry."""
-        return self.deliverer.in_flight
+        return self._deliverer.in_flight
 
     async def wait_idle(self, timeout: float = _DEFAULT_WAIT) -> None:
         """Wait until no delivery is in flight.
@@ -151,23 +177,7 @@ class MockWebhooks:
         Raises:
             TimeoutError: Deliveries were still in flight after ``timeout``.
         """
-        await self.deliverer.wait_idle(timeout)
-
-    def publish(self, event: str, call: CallRecord, subject_id: str) -> None:
-        """Record ``event`` and deliver it to the webhooks that list it."""
-        suffix = _SUFFIXES.get(event, event.rsplit(".", 1)[-1])
-        event_id = f"evt_{subject_id}_{suffix}"
-        body = ENCODER.encode(
-            {
-                "event": event,
-                "eventId": event_id,
-                "timestamp": format_time_ms(self._clock.time()),
-                "data": {"call": call.webhook_json(), "app": {"id": self._app_id}},
-            }
-        )
-        self._events.append(SentEvent(event, event_id, call.id, body))
-        for webhook in self.store.subscribed_to(event):
-            self.deliverer.dispatch(webhook, event, event_id, body)
+        await self._deliverer.wait_idle(timeout)
 
 
 MockWebhooks.__module__ = "chirp_async.testing"
