@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Final, final
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ._args import check_int
 from ._dedupe import DedupeBackend, InMemoryDedupe
@@ -40,7 +41,7 @@ class ReceiverStats:
         accepted: Events queued for the callback (answered 200).
         duplicates: Repeated ``eventId``s answered 200 and dropped.
         unauthorized: Missing or wrong secret header (401).
-        invalid: Bodies that are not webhook events (400).
+        invalid: Bodies that are not webhook events, or that could not be read (400).
         too_large: Bodies over the limit (413).
         unavailable: Refused with 503 so the API retries later: queue full, receiver not
             running, or the dedupe backend failed.
@@ -277,6 +278,10 @@ class WebhookReceiver:
         try:
             body = await self._read_body(request)
             event = decode_event(body)
+        except (OSError, HttpProcessingError) as exc:
+            # The sender went away mid-body; nothing can be answered to it.
+            logger.warning("webhook delivery body could not be read: %r", exc)
+            return self._refuse(400, "invalid", "incomplete body")
         except WebhookPayloadError as exc:
             status, counter = (413, "too_large") if exc.reason == "too_large" else (400, "invalid")
             logger.warning("webhook delivery refused (%d): %s", status, exc)

@@ -252,3 +252,17 @@ async def test_recording_size_is_configurable_and_zero_works(
     assert await download(listed["fileUrl"]) == (200, b"")
     with pytest.raises(ValueError, match="recording_size"):
         server.calling.recording_size = -1
+
+
+async def test_the_storage_server_answers_only_get_on_recording_paths(
+    chirp_mock_server: MockChirpServer,
+) -> None:
+    base = chirp_mock_server.storage_url
+    async with aiohttp.ClientSession() as plain:
+        async with plain.post(f"{base}/recordings/x.mp4") as posted:
+            post_status = posted.status
+        async with plain.get(f"{base}/elsewhere") as elsewhere:
+            other_status = elsewhere.status
+
+    assert (post_status, other_status) == (405, 404)
+    assert [r.status for r in chirp_mock_server.storage_requests] == [405, 404]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -162,3 +163,19 @@ async def test_the_webhook_budget_is_enforced_apart_from_the_general_one(
     assert hooks[-1].headers["X-RateLimit-Limit"] == "2"
     assert [r.status for r in voicemails] == [200, 200, 200, 429]
     assert voicemails[0].headers["X-RateLimit-Remaining"] == "2"
+
+
+async def test_unknown_api_paths_and_oversized_bodies(
+    chirp_mock_server: MockChirpServer, session: aiohttp.ClientSession
+) -> None:
+    nested = await call_api(session, chirp_mock_server, "GET", "/v1/webhooks/whk_1/deliveries")
+    listing = await call_api(session, chirp_mock_server, "DELETE", "/v1/webhooks")
+    oversized = io.BytesIO(b" " * (1024 * 1024 + 10))
+    url = f"{chirp_mock_server.base_url}/v1/calls"
+    async with session.post(url, data=oversized) as response:
+        huge = response.status
+
+    assert (nested.status, nested.headers["X-RateLimit-Limit"]) == (404, "60")
+    assert (listing.status, listing.headers["Allow"]) == (405, "POST, GET")
+    assert huge == 413
+    assert chirp_mock_server.requests[-1].body == b" " * (1024 * 1024 + 1)  # the rest dropped

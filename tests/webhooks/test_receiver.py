@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yarl
 from aiohttp import web
 
 from chirp_async.webhooks import (
@@ -195,6 +196,36 @@ async def test_a_body_that_is_not_an_event_gets_400(
     assert site.receiver.stats == ReceiverStats(invalid=1)
     assert caplog.records[0].getMessage().startswith("webhook delivery refused (400): ")
     assert recorder.events == []
+
+
+async def test_a_sender_that_hangs_up_mid_body_is_logged_not_raised(
+    site: Site, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = yarl.URL(site.url)
+    assert url.port is not None
+    request = (
+        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Webhook-Secret: {SECRET}\r\n"
+        "Content-Length: 500\r\n\r\n"
+    ).encode() + event_body()[:20]
+    with caplog.at_level(logging.WARNING, logger="chirp_async.webhooks"):
+        _, writer = await asyncio.open_connection("127.0.0.1", url.port)
+        writer.write(request)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await wait_for_count(lambda: site.receiver.stats.invalid == 1)
+
+    assert site.receiver.stats == ReceiverStats(invalid=1)
+    assert caplog.records[0].getMessage().startswith("webhook delivery body could not be read")
+    assert recorder.events == []
+
+
+async def wait_for_count(predicate: Callable[[], bool]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while not predicate():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 async def test_a_body_over_the_limit_gets_413_with_or_without_content_length(
