@@ -40,6 +40,18 @@ from ._models import Call as Call
 from ._models import CallChannel as CallChannel
 from ._models import CallDirection as CallDirection
 from ._models import CallStatus as CallStatus
+from ._models_calling import CallCommand as CallCommand
+from ._models_calling import CommandResult as CommandResult
+from ._models_calling import CommandStatus as CommandStatus
+from ._models_calling import DeleteResult as DeleteResult
+from ._models_calling import Recording as Recording
+from ._models_calling import RecordingFormat as RecordingFormat
+from ._models_calling import RecordingList as RecordingList
+from ._models_calling import RecordingStatus as RecordingStatus
+from ._models_calling import Voicemail as Voicemail
+from ._models_calling import VoicemailPage as VoicemailPage
+from ._models_calling import Webhook as Webhook
+from ._models_calling import WebhookList as WebhookList
 from ._response import APIResponse as APIResponse
 from ._response import RateLimitInfo as RateLimitInfo
 from ._retry import RetryPolicy as RetryPolicy
@@ -62,14 +74,18 @@ __all__ = [
     "Call",
     "CallCache",
     "CallChannel",
+    "CallCommand",
     "CallDirection",
     "CallIdTypeError",
     "CallStatus",
     "ChirpError",
     "ClientStateError",
     "ClientStats",
+    "CommandResult",
+    "CommandStatus",
     "ConfigurationError",
     "ConflictError",
+    "DeleteResult",
     "InsecureBaseURLError",
     "InternalServerError",
     "InvalidCallIdError",
@@ -77,9 +93,17 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
+    "Recording",
+    "RecordingFormat",
+    "RecordingList",
+    "RecordingStatus",
     "RetryPolicy",
     "Timeout",
     "UnprocessableEntityError",
+    "Voicemail",
+    "VoicemailPage",
+    "Webhook",
+    "WebhookList",
     "__version__",
     "rejects_key",
 ]

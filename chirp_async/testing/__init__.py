@@ -1,4 +1,4 @@
-"""Test helpers: a loopback mock of the Chirp API with scriptable faults, and a throwaway store.
+"""Test helpers: a loopback mock of the Chirp calling API with scriptable faults, and a store.
 
 `StoreServer` runs a real Redis-protocol server (for ``chirp_async.redis``) on loopback.
 
@@ -19,34 +19,62 @@ import importlib
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    from ._calling import MockCalling as MockCalling
+    from ._calls import CallTimings as CallTimings
+    from ._clock import MockClock as MockClock
     from ._data import generate_call as generate_call
-    from ._endpoint import RecordedRequest as RecordedRequest
+    from ._delivery import DeliveryAttempt as DeliveryAttempt
+    from ._delivery import DeliveryPolicy as DeliveryPolicy
+    from ._delivery import WebhookDelivery as WebhookDelivery
     from ._faults import Fault as Fault
+    from ._records import RecordedRequest as RecordedRequest
     from ._server import DEFAULT_TEST_API_KEY as DEFAULT_TEST_API_KEY
     from ._server import MockChirpServer as MockChirpServer
     from ._store import StoreBinaryNotFoundError as StoreBinaryNotFoundError
     from ._store import StoreServer as StoreServer
     from ._store import StoreServerError as StoreServerError
+    from ._storage import StorageRequest as StorageRequest
+    from ._webhooks import MockWebhooks as MockWebhooks
+    from ._webhooks import SentEvent as SentEvent
 
-__all__ = [
+# Plain sorted() order, which the package's tests check (not ruff's constants-first order).
+__all__ = [  # noqa: RUF022
+    "CallTimings",
     "DEFAULT_TEST_API_KEY",
+    "DeliveryAttempt",
+    "DeliveryPolicy",
     "Fault",
+    "MockCalling",
     "MockChirpServer",
+    "MockClock",
+    "MockWebhooks",
     "RecordedRequest",
+    "SentEvent",
+    "StorageRequest",
     "StoreBinaryNotFoundError",
     "StoreServer",
     "StoreServerError",
+    "WebhookDelivery",
     "generate_call",
 ]
 
 _SOURCES: Final = {
     "DEFAULT_TEST_API_KEY": "._server",
+    "CallTimings": "._calls",
+    "DeliveryAttempt": "._delivery",
+    "DeliveryPolicy": "._delivery",
     "Fault": "._faults",
+    "MockCalling": "._calling",
     "MockChirpServer": "._server",
-    "RecordedRequest": "._endpoint",
     "StoreBinaryNotFoundError": "._store",
     "StoreServer": "._store",
     "StoreServerError": "._store",
+    "MockClock": "._clock",
+    "MockWebhooks": "._webhooks",
+    "RecordedRequest": "._records",
+    "SentEvent": "._webhooks",
+    "StorageRequest": "._storage",
+    "WebhookDelivery": "._delivery",
     "generate_call": "._data",
 }
 

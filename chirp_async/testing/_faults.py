@@ -10,7 +10,9 @@ from typing import Final, Literal, final
 
 import msgspec
 
-FaultKind = Literal["status", "body", "reset", "reset_after_headers", "malformed", "delay"]
+FaultKind = Literal[
+    "status", "body", "reset", "reset_after_headers", "malformed", "delay", "drop_response"
+]
 
 _DOC_URL_BASE: Final = "https://docs.buildwithchirp.com/api_reference/error-codes#"
 _MIN_STATUS: Final = 200
@@ -153,7 +155,7 @@ class Fault:
 
     Attributes:
         kind: What the fault does (``status``, ``body``, ``reset``, ``reset_after_headers``,
-            ``malformed`` or ``delay``).
+            ``malformed``, ``delay`` or ``drop_response``).
         status_code: The status sent (``status``, ``body``, ``malformed``), else ``None``.
         payload: The exact body bytes sent, or ``None`` for faults that send none or the
             normal body.
@@ -238,12 +240,28 @@ class Fault:
 
     @classmethod
     def reset(cls) -> Fault:
-        """Drop the connection without sending any response (a TCP reset).
+        """Drop the connection without handling the request or answering (a TCP reset).
+
+        The request, body included, has been read: the client has sent it all.
 
         Returns:
             The fault.
         """
         return cls("reset")
+
+    @classmethod
+    def drop_response(cls) -> Fault:
+        """Handle the request normally, then drop the connection instead of answering.
+
+        The request takes effect (a call is created, a command applied) but the client
+        never hears back: the lost response a client must not blindly retry for a POST.
+        `Fault.reset` instead drops the connection after reading the request, before
+        handling it.
+
+        Returns:
+            The fault.
+        """
+        return cls("drop_response")
 
     @classmethod
     def reset_after_headers(cls) -> Fault:

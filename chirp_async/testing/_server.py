@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import collections
+import contextlib
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, final
 
-import msgspec
 from aiohttp import web
 
-from ._data import is_valid_call_id
-from ._endpoint import CALLS_PREFIX, ENCODER, Endpoint, RecordedRequest
-from ._faults import Fault, as_fault
-from ._ratelimit import DEFAULT_LIMIT, FixedWindowLimiter
+from ._api import CallingApi
+from ._calling import MockCalling
+from ._calls import CallTimings
+from ._clock import MockClock, RealtimeDriver
+from ._delivery import DeliveryPolicy
+from ._endpoint import CALLS_PREFIX, Endpoint
+from ._ids import LIVE_APP_ID, TEST_APP_ID, IdFactory
+from ._ratelimit import DEFAULT_LIMIT, DEFAULT_WEBHOOK_LIMIT, RateLimitKind, make_limiter
+from ._routes import Router
+from ._server_state import ServerState
+from ._storage import RecordingStorage, StorageRequest
+from ._webhooks import MockWebhooks, WebhookHub
+from ._world import CallingWorld
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,38 +34,48 @@ DEFAULT_TEST_API_KEY: Final = "sk_test_app_6mfjur41EfkE00nb4PwXYkMpaC1PLt7u"
 """The test-mode app key a `MockChirpServer` accepts unless given another."""
 
 _DEFAULT_WINDOW: Final = 60.0
+_TEST_KEY_PREFIX: Final = "sk_test_"
 # aiohttp's own graceful-shutdown wait; close() cancels our handlers first, so this is
 # only a backstop for connections aiohttp still considers busy.
 _SHUTDOWN_GRACE: Final = 1.0
 _CANCEL_WAIT: Final = 5.0
-
-
-class _HasId(msgspec.Struct):
-    id: str
-
-
-_ID_DECODER: Final = msgspec.json.Decoder(_HasId)
+_SUCCESS: Final = range(200, 300)
 
 
 @final
-class MockChirpServer:
-    """A loopback HTTP server implementing ``GET /v1/calls/{callId}`` like the Chirp API.
+class MockChirpServer(ServerState):
+    """A loopback HTTP server that plays the Chirp calling API.
+
+    Routes: ``GET /v1/calls/{callId}``, ``POST /v1/calls``, ``POST
+    /v1/calls/{callId}/commands``, ``GET /v1/calls/{callId}/recordings``, ``GET|DELETE
+    /v1/calls/recordings/{recordingId}``, ``GET /v1/calls/voicemails``, ``GET|PATCH|DELETE
+    /v1/calls/voicemails/{voicemailId}``, ``POST|GET /v1/webhooks`` and ``GET|PUT|DELETE
+    /v1/webhooks/{webhookId}``. The calling world behind them (`calling`, `webhooks`)
+    moves on a `MockClock` that only the test advances, unless ``realtime=True``.
 
     Each request is answered in this order: the added ``latency``; the next scripted
-    `Fault`, if any (`script_all` steps first, then the ID's `script` steps); ``401`` unless
-    ``Authorization: Bearer <api_key>``; ``429`` when an enforced rate limit is exhausted;
-    ``404``/``405`` for other routes or methods; ``400`` (``param: "callId"``) for a malformed
-    call ID; ``404`` for an unknown call; else ``200`` with the Call's JSON.
+    `Fault`, if any (`script_all`, then `script_route` by path, then by route, then
+    `script` by call ID); ``401`` unless ``Authorization: Bearer <api_key>``; ``429`` when
+    an enforced rate limit is exhausted; ``404``/``405`` for other routes or methods;
+    then the route: ``400`` with ``param`` for invalid input, ``404`` for unknown
+    resources, ``409`` for a command on an ended call, else the documented answer.
+
+    For ``GET /v1/calls/{callId}``: an added call (`add_call`), else a created one, else a
+    deterministic generated one (`generate_call`) unless ``generate=False``; `mark_missing`
+    makes an ID answer 404.
 
     Every response carries a unique ``x-request-id`` (``req_<24 hex>``) and
-    ``X-RateLimit-Limit/-Remaining/-Reset``. The limiter uses fixed windows aligned to the
-    wall clock (``floor(now / window) * window``). Requests it admits consume budget;
-    rejected (429), unauthenticated (401) and faulted requests do not, and report the
-    current state. Without ``rate_limit`` it still counts, reporting ``Limit: 120`` and a
-    ``Remaining`` that stops at 0, but never rejects.
+    ``X-RateLimit-Limit/-Remaining/-Reset``. ``/v1/webhooks`` routes have their own
+    budget (60/min documented) apart from the general one (120/min). Windows are fixed
+    and aligned to the wall clock (``floor(now / window) * window``) or, with
+    ``rate_limit_kind="sliding"``, sliding. Admitted requests consume budget; rejected
+    (429), unauthenticated (401) and faulted requests do not. Without a limit the server
+    still reports the documented one, with the full budget remaining, and never rejects.
 
-    Counters (`request_count`, `requests_for`, `connections_opened`, `in_flight`) are exact;
-    connections are counted where the event loop builds the protocol for an accepted socket.
+    Counters (`request_count`, `requests_for`, `requests_to`, `connections_opened`,
+    `in_flight`) are exact. Recording files are served by a second loopback server
+    (`storage_url`) behind signed URLs valid one hour on the mock clock; it records every
+    request (`storage_requests`).
 
     Example:
         >>> async with MockChirpServer(latency=0.01) as server:  # doctest: +SKIP
@@ -74,50 +92,122 @@ class MockChirpServer:
         latency: float = 0.0,
         rate_limit: int | None = None,
         rate_limit_window: float = _DEFAULT_WINDOW,
+        rate_limit_kind: RateLimitKind = "fixed",
+        webhook_rate_limit: int | None = None,
         generate: bool = True,
         record_requests: bool = True,
         clock: Callable[[], float] = time.time,
+        mock_clock: MockClock | None = None,
+        realtime: bool = False,
+        timings: CallTimings | None = None,
+        delivery: DeliveryPolicy | None = None,
+        allow_http_webhooks: bool = False,
+        create_status: int = 201,
+        seed: int = 0,
     ) -> None:
         """Configure the server; nothing listens until `start` (or ``async with``).
 
         Args:
-            api_key: The only key accepted as ``Authorization: Bearer <api_key>``.
-            host: The address to listen on.
+            api_key: The only key accepted as ``Authorization: Bearer <api_key>``. A
+                ``sk_test_`` key makes test-mode IDs (``call_test_...``).
+            host: The address to listen on (the storage server listens there too).
             port: The port; 0 picks a free ephemeral port.
             latency: Seconds to wait before every response (settable later).
-            rate_limit: Requests allowed per window; ``None`` reports but never enforces.
-            rate_limit_window: The window length in seconds.
+            rate_limit: General requests allowed per window; ``None`` reports 120 but
+                never enforces.
+            rate_limit_window: The window length in seconds (both budgets).
+            rate_limit_kind: ``fixed`` windows aligned to the clock, or ``sliding``.
+            webhook_rate_limit: Webhook-management requests allowed per window; ``None``
+                reports 60 but never enforces.
             generate: Serve a deterministic generated call (see `generate_call`) for valid
-                IDs that were not added; ``False`` answers 404 for them.
+                IDs that were neither added nor created; ``False`` answers 404 for them.
             record_requests: Keep a `RecordedRequest` per request in `requests`; turn off
                 for long runs (the counters still work).
-            clock: Wall-clock source (Unix seconds) for the rate limiter; tests may inject
-                a fake.
+            clock: Wall-clock source (Unix seconds) for the rate limiters.
+            mock_clock: The clock of the calling world; a new `MockClock` by default.
+            realtime: Advance the mock clock with real time (steps from ``timings``).
+            timings: Durations of call steps (default `CallTimings()`).
+            delivery: Webhook delivery attempts, backoff and timeout.
+            allow_http_webhooks: Accept ``http://`` webhook URLs on loopback hosts, so
+                deliveries can reach a local test receiver.
+            create_status: The status of a successful ``POST /v1/calls`` (the docs do not
+                show it; 201 by default).
+            seed: Seeds the IDs and the duplicate-delivery draws (same seed, same IDs).
 
         Raises:
             ValueError: An argument is out of range (empty key, negative latency, limit
-                below 1, window not positive).
+                below 1, window not positive, unknown rate-limit kind, create status
+                not 2xx).
         """
         if not api_key or any(ch.isspace() for ch in api_key):
             raise ValueError("api_key must be a non-empty string without whitespace")
-        if rate_limit is not None and rate_limit < 1:
-            raise ValueError(f"rate_limit must be >= 1 or None, got {rate_limit}")
+        for name, limit in (("rate_limit", rate_limit), ("webhook_rate_limit", webhook_rate_limit)):
+            if limit is not None and limit < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {limit}")
         if not (math.isfinite(rate_limit_window) and rate_limit_window > 0):
             raise ValueError(f"rate_limit_window must be > 0, got {rate_limit_window!r}")
+        if create_status not in _SUCCESS:
+            raise ValueError(f"create_status must be a 2xx status, got {create_status}")
         self._host = host
         self._requested_port = port
-        limiter = FixedWindowLimiter(
-            limit=DEFAULT_LIMIT if rate_limit is None else rate_limit,
-            window=rate_limit_window,
-            enforce=rate_limit is not None,
-            clock=clock,
+        test_mode = api_key.startswith(_TEST_KEY_PREFIX)
+        app_id = TEST_APP_ID if test_mode else LIVE_APP_ID
+        ids = IdFactory(test_mode=test_mode, seed=seed)
+        self._clock = mock_clock if mock_clock is not None else MockClock()
+        hub = WebhookHub(clock=self._clock, ids=ids, app_id=app_id, seed=seed)
+        world = CallingWorld(clock=self._clock, ids=ids, app_id=app_id, publish=hub.publish)
+        self._deliverer = hub.deliverer
+        self._book = world.book
+        self._webhooks = MockWebhooks(hub)
+        self._webhooks.allow_http_loopback = allow_http_webhooks
+        if delivery is not None:
+            self._webhooks.policy = delivery
+        self._calling = MockCalling(world)
+        if timings is not None:
+            self._calling.timings = timings
+        self._storage = RecordingStorage(
+            clock=self._clock, lookup=world.media.recordings.get, host=host
         )
+        router = Router()
         self._endpoint = Endpoint(
-            api_key=api_key, limiter=limiter, generate=generate, record=record_requests
+            api_key=api_key,
+            limiter=make_limiter(
+                rate_limit_kind,
+                limit=DEFAULT_LIMIT if rate_limit is None else rate_limit,
+                window=rate_limit_window,
+                enforce=rate_limit is not None,
+                clock=clock,
+            ),
+            webhook_limiter=make_limiter(
+                rate_limit_kind,
+                limit=DEFAULT_WEBHOOK_LIMIT if webhook_rate_limit is None else webhook_rate_limit,
+                window=rate_limit_window,
+                enforce=webhook_rate_limit is not None,
+                clock=clock,
+            ),
+            generate=generate,
+            record=record_requests,
+            router=router,
+            created=self._created_call,
         )
+        CallingApi(
+            calling=world,
+            webhooks=hub,
+            storage=self._storage,
+            lookup=self._endpoint.lookup,
+            create_status=create_status,
+        ).register(router)
+        self._driver = RealtimeDriver(self._clock) if realtime else None
+        if self._driver is not None:
+            self._endpoint.before_request = self._driver.sync
         self.latency = latency
         self._runner: web.ServerRunner | None = None
         self._port: int | None = None
+        self._driver_task: asyncio.Task[None] | None = None
+
+    def _created_call(self, call_id: str) -> dict[str, Any] | None:
+        call = self._book.calls.get(call_id)
+        return None if call is None else call.to_json()
 
     def __repr__(self) -> str:
         where = self.base_url if self._runner is not None else "not running"
@@ -126,7 +216,7 @@ class MockChirpServer:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start listening (on an ephemeral port unless one was given).
+        """Start listening (on an ephemeral port unless one was given), and the storage server.
 
         Raises:
             RuntimeError: The server is already running.
@@ -144,15 +234,29 @@ class MockChirpServer:
             await runner.cleanup()
             raise
         self._runner, self._port = runner, site.port
+        try:
+            await self._storage.start()
+            await self._deliverer.start()
+        except BaseException:
+            await self.close()
+            raise
+        if self._driver is not None:
+            self._driver_task = asyncio.create_task(self._driver.run())
 
     async def close(self) -> None:
-        """Stop listening, cancel handlers still running, and close every connection.
+        """Stop listening, cancel handlers and deliveries still running, close every connection.
 
         Safe to call more than once, or on a server that never started.
         """
         runner, self._runner = self._runner, None
         if runner is None:
             return
+        driver, self._driver_task = self._driver_task, None
+        if driver is not None:
+            driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
+        await self._deliverer.close()
         for site in list(runner.sites):
             await site.stop()
         tasks = list(self._endpoint.handler_tasks)
@@ -161,6 +265,7 @@ class MockChirpServer:
         if tasks:
             await asyncio.wait(tasks, timeout=_CANCEL_WAIT)
         await runner.cleanup()
+        await self._storage.close()
         # Let the transports' connection_lost callbacks run so their sockets are closed now.
         for _ in range(2):
             await asyncio.sleep(0)
@@ -216,177 +321,47 @@ class MockChirpServer:
         """
         return f"{self.base_url}{CALLS_PREFIX}{call_id}"
 
-    # -- data ------------------------------------------------------------------------------
-
-    def add_call(self, call: Mapping[str, Any] | msgspec.Struct) -> str:
-        """Register a call, served verbatim for its ``id`` from now on.
-
-        Args:
-            call: A mapping with the API's camelCase keys, or any msgspec Struct (such as
-                the SDK's ``Call``) encoding to them.
-
-        Returns:
-            The call's ID.
+    @property
+    def storage_url(self) -> str:
+        """The base URL of the recording storage server (where ``fileUrl``s point).
 
         Raises:
-            ValueError: The call has no string ``id``, or it is not a valid call ID.
+            RuntimeError: The server has not been started.
         """
-        if isinstance(call, msgspec.Struct):
-            body = ENCODER.encode(call)
-            try:
-                call_id: object = _ID_DECODER.decode(body).id
-            except msgspec.DecodeError:
-                call_id = None
-        else:
-            call_id = call.get("id")
-            body = ENCODER.encode(dict(call))
-        if not isinstance(call_id, str):
-            raise ValueError("the call has no string 'id' field")
-        _check_call_id(call_id)
-        self._endpoint.calls[call_id] = body
-        self._endpoint.missing.discard(call_id)
-        return call_id
+        return self._storage.base_url
 
-    def remove_call(self, call_id: str) -> None:
-        """Unregister a call added with `add_call` (generated calls are unaffected).
+    @property
+    def storage_requests(self) -> list[StorageRequest]:
+        """Every request the storage server received, headers included, in order."""
+        return list(self._storage.requests)
+
+    # -- the calling world -----------------------------------------------------------------
+
+    @property
+    def calling(self) -> MockCalling:
+        """Calls, commands, recordings and voicemails: inspect and script them."""
+        return self._calling
+
+    @property
+    def webhooks(self) -> MockWebhooks:
+        """Webhook subscriptions, the events sent, and their deliveries."""
+        return self._webhooks
+
+    @property
+    def clock(self) -> MockClock:
+        """The clock of the calling world (not of the rate limiters)."""
+        return self._clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the mock clock forward, running every call step that falls due, in order.
 
         Args:
-            call_id: The call's ID.
+            seconds: How far, >= 0.
 
         Raises:
-            KeyError: No call with that ID was added.
+            ValueError: ``seconds`` is negative or not finite.
         """
-        del self._endpoint.calls[call_id]
-
-    def mark_missing(self, call_id: str) -> None:
-        """Make a valid ID answer 404, even when calls are generated; `add_call` undoes it.
-
-        Args:
-            call_id: The call's ID; a call added for it is removed.
-
-        Raises:
-            ValueError: ``call_id`` is not a valid call ID.
-        """
-        _check_call_id(call_id)
-        self._endpoint.calls.pop(call_id, None)
-        self._endpoint.missing.add(call_id)
-
-    def call_json(self, call_id: str) -> dict[str, Any]:
-        """Return the JSON object the server would serve for ``call_id`` right now.
-
-        Args:
-            call_id: The call's ID.
-
-        Returns:
-            The added call, or the generated one.
-
-        Raises:
-            ValueError: ``call_id`` is not a valid call ID.
-            KeyError: The server would answer 404 for it.
-        """
-        _check_call_id(call_id)
-        body = self._endpoint.lookup(call_id)
-        if body is None:
-            raise KeyError(call_id)
-        decoded: dict[str, Any] = msgspec.json.decode(body)
-        return decoded
-
-    # -- faults ----------------------------------------------------------------------------
-
-    def script(self, call_id: str, *steps: int | Fault) -> None:
-        """Queue faults for the next requests for ``call_id``, one step per request.
-
-        When the steps run out, the ID behaves normally again. Steps added later queue
-        behind those not yet consumed.
-
-        Args:
-            call_id: The path segment to match (not validated, so a malformed ID can be
-                scripted too).
-            *steps: HTTP statuses (shorthand for `Fault.status`) or `Fault` objects.
-
-        Raises:
-            TypeError: A step is neither an int nor a `Fault`.
-        """
-        faults = [as_fault(step) for step in steps]
-        if faults:
-            self._endpoint.scripts.setdefault(call_id, collections.deque()).extend(faults)
-
-    def script_all(self, *steps: int | Fault) -> None:
-        """Queue faults for the next requests, whatever their ID, before any per-ID steps.
-
-        Args:
-            *steps: HTTP statuses (shorthand for `Fault.status`) or `Fault` objects.
-
-        Raises:
-            TypeError: A step is neither an int nor a `Fault`.
-        """
-        self._endpoint.script_all.extend([as_fault(step) for step in steps])
-
-    def clear_scripts(self) -> None:
-        """Drop every queued fault, per-ID and global."""
-        self._endpoint.scripts.clear()
-        self._endpoint.script_all.clear()
-
-    @property
-    def latency(self) -> float:
-        """Seconds waited before every response; may be changed while running."""
-        return self._endpoint.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"latency must be a finite number of seconds >= 0, got {seconds!r}")
-        self._endpoint.latency = float(seconds)
-
-    # -- statistics ------------------------------------------------------------------------
-
-    @property
-    def request_count(self) -> int:
-        """Requests received on ``/v1/calls/...``, faulted and rejected ones included."""
-        return self._endpoint.request_count
-
-    def requests_for(self, call_id: str) -> int:
-        """Return how many requests were received for ``call_id`` (the raw path segment).
-
-        Args:
-            call_id: The call's ID.
-
-        Returns:
-            The count since start or the last `reset_stats`.
-        """
-        return self._endpoint.per_id[call_id]
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A copy of the recorded requests, in completion order (empty if not recording)."""
-        return list(self._endpoint.requests)
-
-    @property
-    def connections_opened(self) -> int:
-        """TCP connections accepted (counted where the event loop creates their protocol)."""
-        return self._endpoint.connections_opened
-
-    @property
-    def in_flight(self) -> int:
-        """Requests being handled right now."""
-        return self._endpoint.in_flight
-
-    @property
-    def max_in_flight(self) -> int:
-        """The highest `in_flight` seen since start or the last `reset_stats`."""
-        return self._endpoint.max_in_flight
-
-    def reset_stats(self) -> None:
-        """Zero the counters and forget recorded requests; calls, scripts and limits stay."""
-        self._endpoint.reset_stats()
+        self._clock.advance(seconds)
 
 
 MockChirpServer.__module__ = "chirp_async.testing"
-
-
-def _check_call_id(call_id: str) -> None:
-    if not is_valid_call_id(call_id):
-        raise ValueError(
-            f"invalid call ID {call_id!r}: expected 'call_' or 'call_test_' "
-            "followed by 27 letters or digits"
-        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple, Protocol
@@ -139,3 +140,58 @@ def check_call_invariants(call: Mapping[str, Any]) -> None:
     assert call["appId"].startswith("app_test_") == call["id"].startswith("call_test_")
     assert call["direction"] in ("inbound", "outbound")
     assert isinstance(call["metadata"], dict)
+
+
+NUMBER_A: Final = "+15551234567"
+NUMBER_B: Final = "+15559876543"
+
+
+class ApiReply(NamedTuple):
+    status: int
+    headers: CIMultiDictProxy[str]
+    json: Any
+
+
+async def call_api(
+    session: aiohttp.ClientSession,
+    server: MockChirpServer,
+    method: str,
+    path: str,
+    body: object = None,
+    *,
+    raw: bytes | None = None,
+) -> ApiReply:
+    """Send one request to the mock's API and decode its JSON answer."""
+    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    async with session.request(
+        method, server.base_url + path, data=data, headers=headers
+    ) as response:
+        return ApiReply(response.status, response.headers, json.loads(await response.read()))
+
+
+async def create_call(
+    session: aiohttp.ClientSession, server: MockChirpServer, **fields: Any
+) -> dict[str, Any]:
+    """``POST /v1/calls`` from NUMBER_A to NUMBER_B (overridable); returns the Call."""
+    body = {"from": NUMBER_A, "to": NUMBER_B, **fields}
+    reply = await call_api(session, server, "POST", "/v1/calls", body)
+    assert reply.status == 201, reply.json
+    created: dict[str, Any] = reply.json
+    return created
+
+
+async def command(
+    session: aiohttp.ClientSession, server: MockChirpServer, call_id: str, **body: Any
+) -> ApiReply:
+    """``POST /v1/calls/{call_id}/commands`` with ``body``."""
+    return await call_api(session, server, "POST", f"/v1/calls/{call_id}/commands", body)
+
+
+async def get_call(
+    session: aiohttp.ClientSession, server: MockChirpServer, call_id: str
+) -> dict[str, Any]:
+    reply = await call_api(session, server, "GET", f"/v1/calls/{call_id}")
+    assert reply.status == 200, reply.json
+    call: dict[str, Any] = reply.json
+    return call

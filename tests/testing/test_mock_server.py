@@ -295,7 +295,7 @@ async def test_other_routes_get_404_and_are_not_counted(
 async def test_nested_call_route_gets_404_and_other_methods_405(
     chirp_mock_server: MockChirpServer, session: aiohttp.ClientSession
 ) -> None:
-    nested = await fetch(session, chirp_mock_server.call_url(f"{CALL_ID}/recordings"))
+    nested = await fetch(session, chirp_mock_server.call_url(f"{CALL_ID}/transcripts"))
     posted = await fetch(session, chirp_mock_server.call_url(CALL_ID), method="POST")
 
     assert nested.status == 404

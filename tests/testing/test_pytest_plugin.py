@@ -17,13 +17,22 @@ from chirp_async.testing import pytest_plugin as plugin
 from .helpers import CALL_ID, fetch
 
 PUBLIC_NAMES = [
+    "CallTimings",
     "DEFAULT_TEST_API_KEY",
+    "DeliveryAttempt",
+    "DeliveryPolicy",
     "Fault",
+    "MockCalling",
     "MockChirpServer",
+    "MockClock",
+    "MockWebhooks",
     "RecordedRequest",
+    "SentEvent",
+    "StorageRequest",
     "StoreBinaryNotFoundError",
     "StoreServer",
     "StoreServerError",
+    "WebhookDelivery",
     "generate_call",
 ]
 
