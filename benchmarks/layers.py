@@ -91,10 +91,13 @@ class _StandInSession:
     def get(self, url: object, **kwargs: Any) -> _StandInResponse:
         return self._response
 
+    def request(self, method: str, url: object, **kwargs: Any) -> _StandInResponse:
+        return self._response
+
 
 def _stand_in(client: AsyncChirp, body: bytes) -> _StandInSession:
     """Put the stand-in session under ``client`` (the pool is opened first)."""
-    pool = client._pool
+    pool = client._shared.pool
     stand_in = _StandInSession(body, pool.session())
     pool._session = stand_in  # type: ignore[assignment]
     return stand_in

@@ -10,9 +10,13 @@ Example:
     ```
 """
 
+from . import defaults as defaults
 from ._cache import CacheBackend as CacheBackend
 from ._cache import CallCache as CallCache
 from ._client import AsyncChirp as AsyncChirp
+from ._clock import Clock as Clock
+from ._clock import SystemClock as SystemClock
+from ._config import ClientConfig as ClientConfig
 from ._config import Timeout as Timeout
 from ._errors import APIConnectionError as APIConnectionError
 from ._errors import APIError as APIError
@@ -36,6 +40,8 @@ from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import RateLimitError as RateLimitError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
 from ._errors import rejects_key as rejects_key
+from ._limiter import LimiterState as LimiterState
+from ._limiter import RateLimiter as RateLimiter
 from ._models import Call as Call
 from ._models import CallChannel as CallChannel
 from ._models import CallDirection as CallDirection
@@ -52,6 +58,7 @@ from ._models_calling import Voicemail as Voicemail
 from ._models_calling import VoicemailPage as VoicemailPage
 from ._models_calling import Webhook as Webhook
 from ._models_calling import WebhookList as WebhookList
+from ._pacing import LocalRateLimiter as LocalRateLimiter
 from ._response import APIResponse as APIResponse
 from ._response import RateLimitInfo as RateLimitInfo
 from ._retry import RetryPolicy as RetryPolicy
@@ -79,8 +86,10 @@ __all__ = [
     "CallIdTypeError",
     "CallStatus",
     "ChirpError",
+    "ClientConfig",
     "ClientStateError",
     "ClientStats",
+    "Clock",
     "CommandResult",
     "CommandStatus",
     "ConfigurationError",
@@ -89,15 +98,19 @@ __all__ = [
     "InsecureBaseURLError",
     "InternalServerError",
     "InvalidCallIdError",
+    "LimiterState",
+    "LocalRateLimiter",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimitInfo",
+    "RateLimiter",
     "Recording",
     "RecordingFormat",
     "RecordingList",
     "RecordingStatus",
     "RetryPolicy",
+    "SystemClock",
     "Timeout",
     "UnprocessableEntityError",
     "Voicemail",

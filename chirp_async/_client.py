@@ -1,35 +1,23 @@
-"""`AsyncChirp`: the client. Builds config, pool, transport and resources; owns the pool."""
+"""`AsyncChirp`: the client. Builds the configuration and shared state, exposes the resources."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Generic, TypeVar, final, overload
 
-from ._config import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_BUDGET,
-    DEFAULT_TIMEOUT,
-    ClientConfig,
-    Timeout,
-    check_max_retries,
-    check_positive_or_none,
-    coerce_timeout,
-    mask,
-    read_env,
-    resolve_config,
-)
-from ._errors import ConfigurationError
+from . import defaults
+from ._cache import CacheBackend
+from ._clock import Clock
+from ._config import ClientConfig, Timeout, mask, read_env, resolve_config
+from ._limiter import RateLimiter
 from ._logging import setup_logging_from_env
-from ._pacing import Pacer
+from ._pacing import LocalRateLimiter
 from ._retry import RetryBudget, RetryPolicy
+from ._session import SessionPool
 from ._stats import ClientStats, Counters
-from ._transport import ConnectionPool, Transport
+from ._transport import SharedState, Transport
 from .resources.calls import Calls
 
 if TYPE_CHECKING:
@@ -55,55 +43,6 @@ class _NotGiven:
 
 
 _NOT_GIVEN: Final = _NotGiven()
-
-
-def _check_rate_limit(rate_limit: object) -> None:
-    if rate_limit is None:
-        return
-    if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)):
-        raise TypeError(f"rate_limit must be a number of requests per second, got {rate_limit!r}")
-    if not math.isfinite(rate_limit) or rate_limit <= 0:
-        raise ConfigurationError(
-            f"rate_limit must be a positive, finite number, got {rate_limit!r}"
-        )
-
-
-def _check_deadline(deadline: object) -> float | None:
-    check_positive_or_none("deadline", deadline)
-    if deadline is None:
-        return None
-    assert isinstance(deadline, (int, float))
-    return float(deadline)
-
-
-@final
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Shared:
-    """What a client and its `with_options` copies share."""
-
-    pool: ConnectionPool
-    pacer: Pacer
-    budget: RetryBudget | None
-    counters: Counters
-
-
-def _make_pacer(policy: RetryPolicy, rate_limit: float | None, pace_by_headers: bool) -> Pacer:
-    """The client's pacer; a policy with an injected ``sleep`` drives its waits and clocks too.
-
-    So a test that injects ``sleep`` and ``clock`` sees every wait of the client (backoff,
-    coordinated pauses, rate-limit windows) without the wall clock.
-    """
-    if policy.sleep is None:
-        return Pacer(rate_limit=rate_limit, follow_headers=pace_by_headers)
-    return Pacer(
-        rate_limit=rate_limit,
-        follow_headers=pace_by_headers,
-        clock=policy.clock,
-        wall_clock=policy.clock,
-        sleep=policy.sleep,
-    )
-
-
 _R = TypeVar("_R")
 
 
@@ -131,6 +70,31 @@ class _Resource(Generic[_R]):
             return self._cls
         resource: _R = getattr(obj, self._attribute)
         return resource
+
+
+def _shared_state(config: ClientConfig) -> SharedState:
+    """The state a client and its `with_options` copies share, from its configuration."""
+    limiter: RateLimiter = config.rate_limiter or LocalRateLimiter(
+        rate_limit=config.rate_limit, follow_headers=config.pace_by_headers, clock=config.clock
+    )
+    return SharedState(
+        pool=SessionPool(config, config.session),
+        limiter=limiter,
+        budget=None if config.retry_budget is None else RetryBudget(config.retry_budget),
+        counters=Counters(),
+    )
+
+
+def _bind(config: ClientConfig) -> None:
+    """Give a shared limiter and cache the key's fingerprint and the client's clock.
+
+    A limiter or cache shared beyond this process names its store entries by the key's
+    fingerprint (never the key) and measures its local waits on the client's clock.
+    """
+    for part in (config.rate_limiter, config.cache):
+        bind = getattr(part, "bind", None)
+        if callable(bind):
+            bind(key_id=config.api_key.fingerprint(), clock=config.clock)
 
 
 @final
@@ -161,16 +125,25 @@ class AsyncChirp:
             client (and its `with_options` copies), spaced evenly; ``None`` for no cap.
         pace_by_headers: Read the API's ``X-RateLimit-*`` headers and hold new requests
             back when the window's budget is spent, until it resets (no wall of 429s).
-        max_response_bytes: The largest response body the client reads (10 MiB); a
-            larger one raises `APIResponseValidationError` instead of growing memory.
+        max_response_bytes: The largest response body the client reads, after decoding
+            (10 MiB); a larger one raises `APIResponseValidationError` instead of
+            growing memory.
         ssl_context: TLS settings, e.g. a corporate CA or a client certificate. TLS is
             always verified; without this, against the system's trust store. (A
             ``session=`` of yours keeps its own TLS settings.)
         retry_budget: Client-wide retry tokens (a retry costs 5, one after a timeout 10,
             a success refills 1): when the API keeps failing, requests stop retrying and
             fail fast instead of multiplying the load. ``None`` turns the budget off.
-        deadline: Seconds one call may take in all, retries and waits included; no
-            attempt or wait runs past it (a longer ``Retry-After`` fails at once).
+        deadline: Seconds one call may take in all, every wait and retry included; no
+            attempt or wait runs past it (one known to pass it fails at once).
+        clock: Where the client gets the time and how it waits: the transport, the rate
+            limiter, deadlines and retry delays all use it (`SystemClock` by default;
+            ``chirp_async.testing.FakeClock`` in tests).
+        rate_limiter: A `RateLimiter` to use instead of the in-process one, e.g.
+            ``chirp_async.redis.RedisRateLimiter`` to share one key's budget among many
+            processes (``rate_limit`` and ``pace_by_headers`` then do not apply).
+        cache: A `CacheBackend` (`CallCache`, ``chirp_async.redis.RedisCallCache``): calls
+            in a final status are answered from it, without a request. Off by default.
 
     Raises:
         ConfigurationError: An option cannot work (also a `ValueError`): no API key given
@@ -187,7 +160,7 @@ class AsyncChirp:
         ```
     """
 
-    __slots__ = ("_calls", "_config", "_deadline", "_owns_pool", "_pool", "_shared", "_transport")
+    __slots__ = ("_calls", "_config", "_owns_pool", "_shared", "_transport")
 
     calls: _Resource[Calls] = _Resource(Calls, "_calls")
     """Operations on calls: ``await client.calls.get(call_id)`` (see `Calls`)."""
@@ -197,9 +170,9 @@ class AsyncChirp:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        timeout: float | Timeout | None = defaults.TIMEOUT,
+        max_retries: int = defaults.MAX_RETRIES,
+        max_connections: int = defaults.MAX_CONNECTIONS,
         session: aiohttp.ClientSession | None = None,
         default_headers: Mapping[str, str] | None = None,
         trust_env: bool = False,
@@ -207,16 +180,20 @@ class AsyncChirp:
         retry_policy: RetryPolicy | None = None,
         rate_limit: float | None = None,
         pace_by_headers: bool = True,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_response_bytes: int = defaults.MAX_RESPONSE_BYTES,
         ssl_context: ssl.SSLContext | None = None,
-        retry_budget: int | None = DEFAULT_RETRY_BUDGET,
+        retry_budget: int | None = defaults.RETRY_BUDGET,
         deadline: float | None = None,
+        clock: Clock | None = None,
+        rate_limiter: RateLimiter | None = None,
+        cache: CacheBackend | None = None,
     ) -> None:
         api_key = mask(api_key)  # from here on, a traceback's locals show '***', not the key
         env = read_env()
         setup_logging_from_env(env)
         config = resolve_config(
             api_key=api_key,
+            env=env,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
@@ -225,40 +202,32 @@ class AsyncChirp:
             trust_env=trust_env,
             allow_insecure_http=allow_insecure_http,
             retry_policy=retry_policy,
-            env=env,
             max_response_bytes=max_response_bytes,
             ssl_context=ssl_context,
+            rate_limit=rate_limit,
+            pace_by_headers=pace_by_headers,
+            retry_budget=retry_budget,
+            deadline=deadline,
+            clock=clock,
+            rate_limiter=rate_limiter,
+            cache=cache,
+            session=session,
         )
-        _check_rate_limit(rate_limit)
-        if not isinstance(pace_by_headers, bool):
-            raise TypeError(f"pace_by_headers must be a bool, got {pace_by_headers!r}")
-        shared = _Shared(
-            pool=ConnectionPool(config, session),
-            pacer=_make_pacer(config.retry_policy, rate_limit, pace_by_headers),
-            budget=None if retry_budget is None else RetryBudget(retry_budget),
-            counters=Counters(),
-        )
-        self._init(config, shared, _check_deadline(deadline), owns_pool=True)
+        shared = _shared_state(config)
+        _bind(config)
+        self._init(config, shared, owns_pool=True)
 
-    def _init(
-        self, config: ClientConfig, shared: _Shared, deadline: float | None, *, owns_pool: bool
-    ) -> None:
+    def _init(self, config: ClientConfig, shared: SharedState, *, owns_pool: bool) -> None:
         self._config = config
         self._shared = shared
-        self._pool = shared.pool
-        self._deadline = deadline
         self._owns_pool = owns_pool
-        self._transport = Transport(
-            config,
-            shared.pool,
-            shared.pacer,
-            timeout=config.timeout,
-            max_retries=config.max_retries,
-            deadline=deadline,
-            budget=shared.budget,
-            counters=shared.counters,
-        )
-        self._calls = Calls(self._transport, max_connections=config.max_connections)
+        self._transport = Transport(config, shared)
+        self._calls = Calls(self._transport, capacity=shared.pool.capacity, cache=config.cache)
+
+    @property
+    def config(self) -> ClientConfig:
+        """Every option of this client, resolved and validated (frozen)."""
+        return self._config
 
     @property
     def base_url(self) -> str:
@@ -278,7 +247,7 @@ class AsyncChirp:
     @property
     def is_closed(self) -> bool:
         """Whether the client's pool was closed."""
-        return self._pool.closed
+        return self._shared.pool.closed
 
     def with_options(
         self,
@@ -289,8 +258,9 @@ class AsyncChirp:
     ) -> AsyncChirp:
         """Return a client with other options that shares this client's connection pool.
 
-        The copy is cheap (no new session). Closing it does not close the shared pool;
-        the original client still owns it.
+        The copy is cheap (no new session): a new configuration over the same pool, rate
+        limiter, retry budget, counters and cache. Closing it does not close the shared
+        pool; the original client still owns it.
 
         Args:
             timeout: A new per-attempt limit (seconds, `Timeout` or ``None``).
@@ -310,15 +280,20 @@ class AsyncChirp:
             call = await patient.calls.get(call_id)
             ```
         """
-        changes: dict[str, object] = {}
-        if not isinstance(timeout, _NotGiven):
-            changes["timeout"] = coerce_timeout(timeout)
-        if not isinstance(max_retries, _NotGiven):
-            changes["max_retries"] = check_max_retries(max_retries)
-        config = dataclasses.replace(self._config, **changes)  # type: ignore[arg-type]
-        new_deadline = self._deadline if isinstance(deadline, _NotGiven) else deadline
+        given = frozenset(
+            name
+            for name, value in (
+                ("timeout", timeout),
+                ("max_retries", max_retries),
+                ("deadline", deadline),
+            )
+            if not isinstance(value, _NotGiven)
+        )
+        config = self._config.with_call_options(
+            timeout=timeout, max_retries=max_retries, deadline=deadline, changed=given
+        )
         clone = object.__new__(AsyncChirp)
-        clone._init(config, self._shared, _check_deadline(new_deadline), owns_pool=False)
+        clone._init(config, self._shared, owns_pool=False)
         return clone
 
     def stats(self) -> ClientStats:
@@ -326,8 +301,8 @@ class AsyncChirp:
 
         Returns:
             Attempts, retries, successes, in-flight count, retry budget left, the last
-            ``Retry-After``, the current pause, pool connections open and idle, and
-            what new requests wait for (and until when).
+            ``Retry-After``, the current pause, pool connections open and idle, what
+            new requests wait for (and until when), and cache hits and misses.
 
         Example:
             ```python
@@ -337,19 +312,25 @@ class AsyncChirp:
         """
         shared = self._shared
         pool_open, pool_idle = shared.pool.connection_counts()
-        waiting = shared.pacer.state()
+        waiting = shared.limiter.state()
+        paused_for = 0.0
+        if waiting.waiting_for == "retry_after" and waiting.waiting_until is not None:
+            paused_for = max(0.0, waiting.waiting_until - self._config.clock.time())
+        counters = shared.counters
         return ClientStats(
-            attempts=shared.counters.attempts,
-            retries=shared.counters.retries,
-            successes=shared.counters.successes,
-            in_flight=shared.pacer.in_flight,
+            attempts=counters.attempts,
+            retries=counters.retries,
+            successes=counters.successes,
+            in_flight=counters.in_flight,
             retry_budget=None if shared.budget is None else shared.budget.tokens,
-            last_retry_after=shared.counters.last_retry_after,
-            paused_for=shared.pacer.paused_for,
+            last_retry_after=counters.last_retry_after,
+            paused_for=paused_for,
             pool_open=pool_open,
             pool_idle=pool_idle,
             waiting_for=waiting.waiting_for,
             waiting_until=waiting.waiting_until,
+            cache_hits=counters.cache_hits,
+            cache_misses=counters.cache_misses,
         )
 
     async def open(self) -> None:
@@ -358,16 +339,16 @@ class AsyncChirp:
         Raises:
             ClientStateError: The client is closed, or bound to another event loop.
         """
-        self._pool.session()
+        self._shared.pool.session()
 
     async def close(self) -> None:
         """Close the connection pool (if this client created it). Idempotent.
 
         A client made by `with_options` leaves the shared pool open; a session passed as
-        ``session=`` is never closed.
+        ``session=`` is never closed, nor is a ``rate_limiter`` or ``cache`` you passed.
         """
         if self._owns_pool:
-            await self._pool.close()
+            await self._shared.pool.close()
 
     async def __aenter__(self) -> Self:
         await self.open()

@@ -1,8 +1,13 @@
-"""Client configuration: arguments and environment resolved once, validated, key hidden."""
+"""Client configuration: every option in one frozen `ClientConfig`, resolved and validated once.
+
+Arguments and ``CHIRP_*`` environment variables are read here, checked, and frozen; the
+defaults come from `chirp_async.defaults`. Every invalid value raises `ConfigurationError`
+naming the option, where it came from and how to fix it (a wrong type, `TypeError`).
+"""
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import ipaddress
 import math
 import os
@@ -10,110 +15,38 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar, cast
+from typing import TYPE_CHECKING, Final
 
 import yarl
 
+from . import defaults
+from ._cache import CacheBackend
+from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError, InsecureBaseURLError
+from ._limiter import RateLimiter
 from ._retry import RetryPolicy
+from ._secret import MaskedStr, Secret, mask
 
-__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "Secret", "Timeout", "resolve_config"]
+if TYPE_CHECKING:
+    import aiohttp
 
-_T = TypeVar("_T")
+__all__ = [
+    "ClientConfig",
+    "MaskedStr",
+    "Secret",
+    "Timeout",
+    "check_max_retries",
+    "check_optional_seconds",
+    "coerce_timeout",
+    "mask",
+    "read_env",
+    "resolve_config",
+]
 
-DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
-DEFAULT_TIMEOUT: Final = 30.0
-DEFAULT_MAX_RETRIES: Final = 2
-DEFAULT_MAX_CONNECTIONS: Final = 100
-DEFAULT_MAX_RESPONSE_BYTES: Final = 10 * 1024 * 1024
-DEFAULT_RETRY_BUDGET: Final = 500
-
-ENV_API_KEY: Final = "CHIRP_API_KEY"
-ENV_BASE_URL: Final = "CHIRP_BASE_URL"
-ENV_LOG: Final = "CHIRP_LOG"
-
-_KNOWN_KEY_PREFIXES: Final = ("sk_live_app_", "sk_test_app_", "sk_admin_")
 _ADMIN_KEY_PREFIX: Final = "sk_admin_"
 _RESERVED_HEADERS: Final = frozenset({"authorization", "host", "content-length", "accept-encoding"})
-_FINGERPRINT_KEY: Final = b"chirp-async key fingerprint v1"
 _HOST_PATTERN: Final = re.compile(r"[A-Za-z0-9._~-]+|\[?[0-9A-Fa-f:.]+\]?")
-
-
-class Secret:
-    """A string that never shows itself in a repr, str or traceback.
-
-    Only `reveal` returns the value; the transport calls it once to build its headers.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """Return the secret value."""
-        return self._value
-
-    def fingerprint(self) -> str:
-        """Return a stable ID of the key from which the key cannot be read back.
-
-        The same key gives the same fingerprint in every process and on every machine;
-        two keys never share one. Shared stores (rate limits, caches) name their entries
-        by it, never by the key.
-
-        Returns:
-            32 hexadecimal characters (a keyed BLAKE2b digest of the key).
-        """
-        return hashlib.blake2b(
-            self._value.encode(), key=_FINGERPRINT_KEY, digest_size=16
-        ).hexdigest()
-
-    @property
-    def masked(self) -> str:
-        """Return a display form: the known key prefix (which says the mode), then ``***``."""
-        for prefix in _KNOWN_KEY_PREFIXES:
-            if self._value.startswith(prefix):
-                return prefix + "***"
-        return "***"
-
-    def __repr__(self) -> str:
-        return f"Secret({self.masked!r})"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("a Secret cannot be pickled")
-
-
-class MaskedStr(str):
-    """A str whose repr hides it: the API key while it is validated, in frame locals.
-
-    A traceback rendered with locals (``capture_locals``, Sentry, ``pytest --showlocals``)
-    shows ``'***'`` for it instead of the key.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-
-def mask(value: _T) -> _T:
-    """Return ``value`` as a `MaskedStr` if it is a str, else unchanged.
-
-    Args:
-        value: A would-be key.
-
-    Returns:
-        The masked value.
-    """
-    return cast("_T", MaskedStr(value)) if isinstance(value, str) else value
+_ENV_NAMES: Final = (defaults.ENV_API_KEY, defaults.ENV_BASE_URL, defaults.ENV_LOG)
 
 
 def read_env() -> dict[str, str]:
@@ -125,10 +58,10 @@ def read_env() -> dict[str, str]:
         The variables that are set.
     """
     found: dict[str, str] = {}
-    for name in (ENV_API_KEY, ENV_BASE_URL, ENV_LOG):
+    for name in _ENV_NAMES:
         value = os.environ.get(name)
         if value is not None:
-            found[name] = MaskedStr(value) if name == ENV_API_KEY else value
+            found[name] = MaskedStr(value) if name == defaults.ENV_API_KEY else value
     return found
 
 
@@ -148,7 +81,7 @@ class Timeout:
         Timeout(total=10.0, connect=2.0)
     """
 
-    total: float | None = DEFAULT_TIMEOUT
+    total: float | None = defaults.TIMEOUT
     connect: float | None = None
 
     def __post_init__(self) -> None:
@@ -179,18 +112,68 @@ def check_positive_or_none(name: str, value: object) -> None:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything a client needs, validated. The key is a `Secret`."""
+    """Every option of a client, validated (see `AsyncChirp` for what each means).
+
+    Frozen: `AsyncChirp.with_options` makes a new one. The key is a `Secret`. The objects
+    a client shares with its copies (session, limiter, cache) are referenced here and
+    owned by whoever created them.
+    """
 
     api_key: Secret
-    base_url: str
-    timeout: Timeout
-    max_retries: int
-    max_connections: int
+    base_url: str = defaults.BASE_URL
+    timeout: Timeout = field(default_factory=lambda: Timeout())
+    max_retries: int = defaults.MAX_RETRIES
+    max_connections: int = defaults.MAX_CONNECTIONS
     default_headers: Mapping[str, str] = field(default_factory=dict)
     trust_env: bool = False
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_response_bytes: int = defaults.MAX_RESPONSE_BYTES
     ssl_context: ssl.SSLContext | None = None
+    rate_limit: float | None = None
+    pace_by_headers: bool = True
+    retry_budget: int | None = defaults.RETRY_BUDGET
+    deadline: float | None = None
+    clock: Clock = field(default_factory=SystemClock, compare=False)
+    rate_limiter: RateLimiter | None = field(default=None, compare=False)
+    cache: CacheBackend | None = field(default=None, compare=False)
+    session: aiohttp.ClientSession | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def error_body_bytes(self) -> int:
+        """The most bytes of an error body read and kept."""
+        return min(defaults.ERROR_BODY_BYTES, self.max_response_bytes)
+
+    def with_call_options(
+        self,
+        *,
+        timeout: object = None,
+        max_retries: object = None,
+        deadline: object = None,
+        changed: frozenset[str] = frozenset(),
+    ) -> ClientConfig:
+        """Return a copy with the per-call options in ``changed`` replaced, validated.
+
+        Args:
+            timeout: A new per-attempt limit (seconds, `Timeout` or ``None``).
+            max_retries: A new number of retries.
+            deadline: A new overall limit per call, or ``None``.
+            changed: Which of the three were given.
+
+        Returns:
+            The new configuration.
+
+        Raises:
+            TypeError: A value has the wrong type.
+            ConfigurationError: A value is out of range.
+        """
+        changes: dict[str, object] = {}
+        if "timeout" in changed:
+            changes["timeout"] = coerce_timeout(timeout)
+        if "max_retries" in changed:
+            changes["max_retries"] = check_max_retries(max_retries)
+        if "deadline" in changed:
+            changes["deadline"] = check_optional_seconds("deadline", deadline)
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 def coerce_timeout(value: object) -> Timeout:
@@ -258,12 +241,12 @@ def _resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
     # show '***' here; the messages below never include the key either.
     source = "api_key"
     if api_key is None:
-        api_key = env.get(ENV_API_KEY) or None
-        source = f"the {ENV_API_KEY} environment variable"
+        api_key = env.get(defaults.ENV_API_KEY) or None
+        source = f"the {defaults.ENV_API_KEY} environment variable"
         if api_key is None:
             raise ConfigurationError(
                 "No API key: pass api_key=... to AsyncChirp or set the "
-                f"{ENV_API_KEY} environment variable (an app key, sk_live_app_... or "
+                f"{defaults.ENV_API_KEY} environment variable (an app key, sk_live_app_... or "
                 "sk_test_app_...)"
             )
     if not isinstance(api_key, str):
@@ -303,10 +286,10 @@ def _is_loopback(host: str) -> bool:
 def _resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: bool) -> str:
     source = "base_url"
     if base_url is None:
-        base_url = env.get(ENV_BASE_URL) or None
-        source = f"the {ENV_BASE_URL} environment variable"
+        base_url = env.get(defaults.ENV_BASE_URL) or None
+        source = f"the {defaults.ENV_BASE_URL} environment variable"
         if base_url is None:
-            return DEFAULT_BASE_URL
+            return defaults.BASE_URL
     if not isinstance(base_url, str):
         raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
     shown = repr(base_url[:200])
@@ -323,7 +306,7 @@ def _resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: 
         )
     if url.scheme not in ("http", "https") or not url.raw_host:
         raise ConfigurationError(
-            f"{source} must be an absolute http(s) URL such as {DEFAULT_BASE_URL!r}, got {shown}"
+            f"{source} must be an absolute http(s) URL such as {defaults.BASE_URL!r}, got {shown}"
         )
     if _HOST_PATTERN.fullmatch(url.raw_host) is None:
         raise ConfigurationError(f"{source} has an invalid host name: {shown}")
@@ -335,7 +318,7 @@ def _resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: 
     if url.path.rstrip("/").endswith("/v1"):
         raise ConfigurationError(
             f"{source} ends in '/v1': drop the '/v1' (the SDK adds '/v1/...' to every "
-            f"request), e.g. {DEFAULT_BASE_URL!r}"
+            f"request), e.g. {defaults.BASE_URL!r}"
         )
     if url.scheme == "http" and not allow_http and not _is_loopback(url.raw_host):
         raise InsecureBaseURLError(
@@ -366,25 +349,69 @@ def _check_headers(default_headers: Mapping[str, str] | None) -> Mapping[str, st
     return checked
 
 
+def check_optional_seconds(name: str, value: object) -> float | None:
+    """Validate an optional number of seconds (``deadline=``).
+
+    Args:
+        name: The argument's name, for the message.
+        value: The value given.
+
+    Returns:
+        The value as a float, or ``None``.
+
+    Raises:
+        TypeError: Not a number.
+        ConfigurationError: Not positive and finite.
+    """
+    check_positive_or_none(name, value)
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _check_rate_limit(rate_limit: object) -> float | None:
+    if rate_limit is None:
+        return None
+    if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)):
+        raise TypeError(f"rate_limit must be a number of requests per second, got {rate_limit!r}")
+    if not math.isfinite(rate_limit) or rate_limit <= 0:
+        raise ConfigurationError(
+            f"rate_limit must be a positive, finite number, got {rate_limit!r}"
+        )
+    return float(rate_limit)
+
+
+def _check_protocol(name: str, value: object, protocol: type[object], what: str) -> None:
+    if value is not None and not isinstance(value, protocol):
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+
+
 def resolve_config(
     *,
     api_key: object,
-    base_url: str | None,
-    timeout: object,
-    max_retries: object,
-    max_connections: object,
-    default_headers: Mapping[str, str] | None,
-    trust_env: bool,
-    allow_insecure_http: bool,
-    retry_policy: RetryPolicy | None,
     env: Mapping[str, str],
-    max_response_bytes: object = DEFAULT_MAX_RESPONSE_BYTES,
+    base_url: object = None,
+    timeout: object = defaults.TIMEOUT,
+    max_retries: object = defaults.MAX_RETRIES,
+    max_connections: object = defaults.MAX_CONNECTIONS,
+    default_headers: Mapping[str, str] | None = None,
+    trust_env: object = False,
+    allow_insecure_http: object = False,
+    retry_policy: object = None,
+    max_response_bytes: object = defaults.MAX_RESPONSE_BYTES,
     ssl_context: object = None,
+    rate_limit: object = None,
+    pace_by_headers: object = True,
+    retry_budget: object = defaults.RETRY_BUDGET,
+    deadline: object = None,
+    clock: object = None,
+    rate_limiter: object = None,
+    cache: object = None,
+    session: object = None,
 ) -> ClientConfig:
     """Validate client arguments, fill the gaps from ``env``, and freeze the result.
 
     Args:
         api_key: The key, or ``None`` to read ``CHIRP_API_KEY``.
+        env: The ``CHIRP_*`` environment variables (see `read_env`).
         base_url: The API root, or ``None`` to read ``CHIRP_BASE_URL`` then the default.
         timeout: Seconds, ``None`` or a `Timeout`.
         max_retries: Retries after the first attempt.
@@ -393,34 +420,64 @@ def resolve_config(
         trust_env: Whether aiohttp reads proxy settings from the environment.
         allow_insecure_http: Allow ``http://`` to a non-loopback host.
         retry_policy: Backoff settings, or ``None`` for the defaults.
-        env: The ``CHIRP_*`` environment variables (see `read_env`).
         max_response_bytes: The largest response body read; a larger one is an error.
         ssl_context: TLS settings (custom CA, client certificate); ``None`` verifies
             against the system's trust store.
+        rate_limit: A client-side cap in requests per second, or ``None``.
+        pace_by_headers: Pace by the API's ``X-RateLimit-*`` headers.
+        retry_budget: Client-wide retry tokens, or ``None`` for no budget.
+        deadline: Seconds one call may take in all, or ``None``.
+        clock: The `Clock`, or ``None`` for the system's.
+        rate_limiter: A `RateLimiter` shared beyond this client, or ``None`` for the
+            in-process one.
+        cache: A `CacheBackend` for final calls, or ``None``.
+        session: The user's own `aiohttp.ClientSession`, or ``None``.
 
     Returns:
         The frozen configuration.
 
     Raises:
-        ConfigurationError: No key anywhere, or an admin key.
+        ConfigurationError: A value that cannot work (no key, an admin key, a malformed
+            URL, a number out of range); the message names it and the fix.
         TypeError: An argument has the wrong type (the message names it).
-        ValueError: An argument is out of range or malformed (the message names it).
     """
-    if not isinstance(trust_env, bool):
-        raise TypeError(f"trust_env must be a bool, got {trust_env!r}")
+    for name, flag in (
+        ("trust_env", trust_env),
+        ("allow_insecure_http", allow_insecure_http),
+        ("pace_by_headers", pace_by_headers),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {flag!r}")
     if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
         raise TypeError(f"ssl_context must be an ssl.SSLContext, got {ssl_context!r}")
     if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
         raise TypeError(f"retry_policy must be a RetryPolicy, got {retry_policy!r}")
+    _check_protocol("clock", clock, Clock, "a Clock (monotonic, time, sleep)")
+    _check_protocol(
+        "rate_limiter", rate_limiter, RateLimiter, "a RateLimiter (see chirp_async.RateLimiter)"
+    )
+    _check_protocol("cache", cache, CacheBackend, "a CacheBackend (async get and put)")
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
     return ClientConfig(
         api_key=_resolve_api_key(api_key, env),
-        base_url=_resolve_base_url(base_url, env, allow_insecure_http),
+        base_url=_resolve_base_url(base_url, env, allow_insecure_http),  # type: ignore[arg-type]
         timeout=coerce_timeout(timeout),
         max_retries=check_max_retries(max_retries),
         max_connections=check_int("max_connections", max_connections, minimum=1),
         default_headers=_check_headers(default_headers),
-        trust_env=trust_env,
+        trust_env=trust_env,  # type: ignore[arg-type]
         retry_policy=retry_policy if retry_policy is not None else RetryPolicy(),
         max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1),
         ssl_context=ssl_context,
+        rate_limit=_check_rate_limit(rate_limit),
+        pace_by_headers=pace_by_headers,  # type: ignore[arg-type]
+        retry_budget=(
+            None if retry_budget is None else check_int("retry_budget", retry_budget, minimum=0)
+        ),
+        deadline=check_optional_seconds("deadline", deadline),
+        clock=clock if clock is not None else SystemClock(),  # type: ignore[arg-type]
+        rate_limiter=rate_limiter,  # type: ignore[arg-type]
+        cache=cache,  # type: ignore[arg-type]
+        session=session,  # type: ignore[arg-type]
     )

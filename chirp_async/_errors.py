@@ -186,8 +186,18 @@ class APIConnectionError(APIError):
     """The API could not be reached or did not return a usable HTTP response.
 
     Covers refused and reset connections, DNS and TLS failures, truncated bodies and
-    garbage instead of HTTP. Retried up to ``max_retries`` times before it is raised.
+    garbage instead of HTTP. Retried up to ``max_retries`` times before it is raised
+    (a request that is not idempotent, such as creating a call, only when it surely did
+    not reach the server).
+
+    Attributes:
+        request_sent: ``True`` when the request may have reached the server (it was
+            written, or that is not known): its outcome is unknown, and for a request
+            that is not idempotent it was not retried. ``False`` when it surely was not
+            sent (the connection could not be made). ``None`` when not known to the SDK.
     """
+
+    request_sent: bool | None = None
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):

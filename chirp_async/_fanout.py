@@ -1,5 +1,7 @@
 """Bounded-concurrency fan-out: run ``work(item)`` for many items with a fixed worker pool.
 
+Also `map_unique`: once per distinct key, outcomes aligned with the input.
+
 Knows nothing of HTTP. ``concurrency`` long-lived workers, owned by an anyio task group,
 pull items from the shared input (a sync iterator, or an async one behind a lock) as they
 finish the previous one, so at most ``concurrency`` items are being worked on and the
@@ -32,6 +34,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Hashable,
     Iterable,
     Iterator,
 )
@@ -40,9 +43,17 @@ from typing import Generic, TypeVar, final
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-__all__ = ["ProgressCallback", "StopRule", "check_concurrency", "fan_out", "run_all"]
+__all__ = [
+    "ProgressCallback",
+    "StopRule",
+    "check_concurrency",
+    "fan_out",
+    "map_unique",
+    "run_all",
+]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 R = TypeVar("R")
 E = TypeVar("E", bound=BaseException)
 
@@ -300,3 +311,91 @@ async def fan_out(
         error = None if driver.cancelled() else driver.exception()
         if error is not None and finished:
             raise _unwrap(error)
+
+
+async def map_unique(
+    items: Iterable[T],
+    normalize: Callable[[T], K],
+    work: Callable[[K], Awaitable[R]],
+    *,
+    concurrency: int,
+    catch: type[E] | tuple[type[E], ...],
+    stop: StopRule[K, E] | None = None,
+    raise_if: Callable[[E], bool] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[R | E]:
+    """Run ``work`` once per distinct key of ``items``; return outcomes aligned with them.
+
+    Each item is first turned into its key by ``normalize``; one that raises an exception
+    of ``catch`` gets that exception as its outcome and no work. Items with equal keys
+    share one execution and its outcome.
+
+    Args:
+        items: The inputs (read whole).
+        normalize: Item to key (e.g. validate an ID); raising ``catch`` rejects the item.
+        work: The coroutine function run once per distinct key.
+        concurrency: How many keys may be worked on at once (>= 1).
+        catch: Exception classes that are outcomes rather than failures.
+        stop: When to stop starting work (see `StopRule`).
+        raise_if: Raise an outcome at once (cancelling the rest) when this says so.
+        on_progress: Called as ``on_progress(done, total, failed)``, counted over input
+            positions, as outcomes arrive.
+
+    Returns:
+        One outcome per item, in input order.
+
+    Raises:
+        Exception: An outcome ``raise_if`` picked, or anything not in ``catch``.
+    """
+    check_concurrency(concurrency)
+    item_list = list(items)
+    total = len(item_list)
+    slots: list[R | E | None] = [None] * total
+    positions: dict[K, int | list[int]] = {}  # an int for the usual, unique key
+    rejected = 0
+    for index, item in enumerate(item_list):
+        try:
+            key = normalize(item)
+        except catch as exc:
+            slots[index] = exc
+            rejected += 1
+            continue
+        seen = positions.setdefault(key, index)
+        if seen != index:
+            if isinstance(seen, int):
+                positions[key] = [seen, index]
+            else:
+                seen.append(index)
+    done = failed = rejected
+    if on_progress is not None and done:
+        on_progress(done, total, failed)
+    if positions:
+
+        def record(key: K, outcome: R | E) -> None:
+            nonlocal done, failed
+            is_error = isinstance(outcome, catch)
+            if is_error and raise_if is not None and raise_if(outcome):  # type: ignore[arg-type]
+                raise outcome  # type: ignore[misc]
+            where = positions[key]
+            count = 1
+            if isinstance(where, int):
+                slots[where] = outcome
+            else:
+                count = len(where)
+                for index in where:
+                    slots[index] = outcome
+            if is_error:
+                failed += count
+            if on_progress is not None:
+                done += count
+                on_progress(done, total, failed)
+
+        await run_all(
+            positions,
+            work,
+            concurrency=min(concurrency, len(positions)),
+            catch=catch,
+            on_done=record,
+            stop=stop,
+        )
+    return slots  # type: ignore[return-value]  # every position was filled

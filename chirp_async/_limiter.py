@@ -90,7 +90,9 @@ class RateLimiter(Protocol):
 
         Returns:
             ``None``, or an awaitable when the limiter has I/O to finish (e.g. telling
-            a shared store about a pause); the transport awaits it.
+            a shared store about a pause); the transport awaits it. Without a response
+            (``info=None``, ``status=0``) it must be ``None``: that call may come from
+            a cancelled task, which cannot await anything.
         """
         ...
 

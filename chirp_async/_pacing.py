@@ -1,4 +1,4 @@
-"""Client-wide pacing: one gate every attempt passes before it is sent.
+"""The in-process `RateLimiter` (the default): one gate every attempt of a client passes.
 
 The Chirp API limits requests per key (120 per minute) and announces its state on every
 response in ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``
@@ -8,27 +8,28 @@ limit's pace instead of into a wall of 429s. A 429 (or a 503 with ``Retry-After`
 every new attempt of the client until the delay has passed (coordinated backoff). An
 optional client-side ``rate_limit`` spaces attempts evenly at so many per second.
 
-Nothing here knows HTTP libraries: it is fed statuses and header mappings.
+Nothing here knows HTTP: it is fed statuses and the parsed `RateLimitInfo`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, final
 
-from ._limiter import LimiterState
+from . import defaults
+from ._clock import Clock, SystemClock
+from ._errors import APITimeoutError
+from ._limiter import LimiterState, WaitReason
 from ._logging import logger
-from ._response import header_int
+from ._response import RateLimitInfo
 
-__all__ = ["API_WINDOW", "Pacer"]
+__all__ = ["API_WINDOW", "LocalRateLimiter"]
 
 _RESET_MARGIN: Final = 0.02
 """Seconds to wait past the announced reset, so the first request lands in the new window."""
 
-API_WINDOW: Final = 60.0
+API_WINDOW: Final = defaults.RATE_LIMIT_WINDOW
 """The API's documented rate-limit window, in seconds (120 requests per minute)."""
 
 _PLAUSIBLE_SKEW: Final = 5.0
@@ -36,18 +37,22 @@ _PLAUSIBLE_SKEW: Final = 5.0
 
 
 @final
-class Pacer:
-    """Decides when the next attempt may start; shared by a client and its copies.
+class LocalRateLimiter:
+    """The in-process `RateLimiter`: the default, shared by a client and its copies.
 
-    Header names are looked up in lower case: pass a case-insensitive mapping (aiohttp's
-    response headers are one).
+    Knows one process's view: the ``X-RateLimit-*`` values its own answers carried, its
+    own 429s, and an optional client-side rate. Processes sharing a key share nothing
+    through it (see ``chirp_async.redis.RedisRateLimiter`` for that).
 
     Args:
         rate_limit: Client-side cap in requests per second, or ``None``.
         follow_headers: Pace by the server's ``X-RateLimit-*`` headers.
-        clock: Monotonic clock, for pauses and the client-side cap.
-        wall_clock: Unix clock, to compare with ``X-RateLimit-Reset``.
-        sleep: Coroutine function used to wait (injectable for tests).
+        clock: Where time comes from and how to wait (`SystemClock` unless given).
+
+    Example:
+        >>> limiter = LocalRateLimiter(rate_limit=2.0)
+        >>> limiter.try_acquire()  # an evenly spaced rate always asks `acquire`
+        False
     """
 
     __slots__ = (
@@ -61,10 +66,8 @@ class Pacer:
         "_released",
         "_remaining",
         "_reset_passed",
-        "_sleep",
         "_window_reset",
         "clock",
-        "wall_clock",
     )
 
     def __init__(
@@ -72,15 +75,11 @@ class Pacer:
         *,
         rate_limit: float | None = None,
         follow_headers: bool = True,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock | None = None,
     ) -> None:
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._follow_headers = follow_headers
-        self.clock: Callable[[], float] = clock
-        self.wall_clock: Callable[[], float] = wall_clock
-        self._sleep = sleep
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self._pause_until = 0.0
         self._next_slot = 0.0
         self._in_flight = 0
@@ -99,22 +98,27 @@ class Pacer:
     @property
     def paused_for(self) -> float:
         """Seconds left in the current coordinated pause (0 when not paused)."""
-        return max(0.0, self._pause_until - self.clock())
+        return max(0.0, self._pause_until - self.clock.monotonic())
 
     def state(self) -> LimiterState:
         """Return what new attempts are held back for, and until when (Unix time)."""
-        now = self.clock()
-        wall = self.wall_clock()
+        reason, wait = self._known_wait()
+        if reason is None:
+            return LimiterState()
+        return LimiterState(reason, None if wait is None else self.clock.time() + wait)
+
+    def _known_wait(self) -> tuple[WaitReason | None, float | None]:
+        """What holds attempts back now, and for how many seconds (``None``: not known yet)."""
+        now = self.clock.monotonic()
         if self._pause_until > now:
-            return LimiterState("retry_after", wall + self._pause_until - now)
+            return "retry_after", self._pause_until - now
         remaining = self._remaining
         if remaining is not None and remaining <= 0:
             reset = self._window_reset
-            until = None if reset is None else wall + self._until_reset(reset)
-            return LimiterState("rate_limit_window", until)
+            return "rate_limit_window", None if reset is None else self._until_reset(reset)
         if self._interval and self._next_slot > now:
-            return LimiterState("rate_limit", wall + self._next_slot - now)
-        return LimiterState()
+            return "rate_limit", self._next_slot - now
+        return None, None
 
     def expected_wait(self) -> float:
         """Seconds `acquire` is known to wait now: a pause, a spent window, a rate slot.
@@ -122,7 +126,7 @@ class Pacer:
         A wait whose end is not known yet (a spent window whose reset no answer has told)
         counts as 0.
         """
-        now = self.clock()
+        now = self.clock.monotonic()
         wait = self._pause_until - now
         remaining = self._remaining
         reset = self._window_reset
@@ -139,30 +143,55 @@ class Pacer:
         remaining = self._remaining
         return remaining is not None and remaining <= 0
 
-    def start(self) -> None:
-        """Count an attempt as started (after `acquire`, or when `must_wait` is false)."""
+    def _start(self) -> None:
+        """Count an attempt as started (after the wait, or when `must_wait` is false)."""
         if self._remaining is not None:
             self._remaining -= 1
         self._in_flight += 1
 
-    def try_start(self) -> bool:
-        """Count an attempt as started if it need not wait; else return ``False``.
+    def try_acquire(self) -> bool:
+        """Take a permit if no wait is needed; else return ``False`` (no coroutine).
 
-        The hot path's one call: ``if not pacer.try_start(): await pacer.acquire()``.
+        The hot path's one call: ``if not limiter.try_acquire(): await limiter.acquire()``.
         """
         if self.must_wait():
             return False
-        self.start()
+        self._start()
         return True
 
-    async def acquire(self) -> None:
+    async def acquire(self, timeout: float | None = None) -> None:
         """Wait until an attempt may start, then count it as in flight.
 
         Free when nothing holds attempts back: no pause, no cap, budget left.
+
+        Args:
+            timeout: Seconds the caller can still wait, or ``None``.
+
+        Raises:
+            APITimeoutError: The wait is known to outlast ``timeout`` (raised at once,
+                without waiting), or it did.
         """
         if self.must_wait():
-            await self._wait()
-        self.start()
+            if timeout is None:
+                await self._wait()
+            else:
+                await self._wait_at_most(timeout)
+        self._start()
+
+    async def _wait_at_most(self, timeout: float) -> None:
+        reason, wait = self._known_wait()
+        if wait is not None and wait >= timeout:
+            raise APITimeoutError(
+                f"the client would wait {wait:.2f}s to send "
+                f"({_REASONS[reason or 'rate_limit']}), longer than the {timeout:.2f}s left"
+            )
+        try:
+            await asyncio.wait_for(self._wait(), timeout)
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                f"the {timeout:.2f}s left passed while waiting to send "
+                f"({_REASONS[self._known_wait()[0] or reason or 'rate_limit']})"
+            ) from None
 
     async def _wait(self) -> None:
         # A wait that has been slept through counts as over, unless it moved meanwhile (a
@@ -171,10 +200,10 @@ class Pacer:
         # would loop for as long as the real wait lasts.
         slot_taken = False
         while True:
-            now = self.clock()
+            now = self.clock.monotonic()
             pause_until = self._pause_until
             if pause_until > now:
-                await self._sleep(pause_until - now)
+                await self.clock.sleep(pause_until - now)
                 if self._pause_until == pause_until:
                     self._pause_until = 0.0
                 continue
@@ -189,7 +218,7 @@ class Pacer:
                 reset = self._window_reset
                 wait = self._wait_for_reset()
                 if wait > 0:
-                    await self._sleep(wait)
+                    await self.clock.sleep(wait)
                     # Slept until the reset (at most one window: `release` takes no reset
                     # further ahead): the new window is open, unless another waiter or a
                     # newer answer moved on meanwhile.
@@ -197,12 +226,12 @@ class Pacer:
                         self._open_window(reset)
                     continue
             if self._interval and not slot_taken:
-                now = self.clock()
+                now = self.clock.monotonic()
                 slot = max(now, self._next_slot)
                 self._next_slot = slot + self._interval
                 slot_taken = True
                 if slot > now:
-                    await self._sleep(slot - now)
+                    await self.clock.sleep(slot - now)
                     continue  # a pause or a spent window may have come up meanwhile
             return
 
@@ -230,7 +259,7 @@ class Pacer:
         `release` keeps no reset further ahead than that, so the bound only matters when
         the wall clock jumped back since.
         """
-        return min(reset + _RESET_MARGIN - self.wall_clock(), API_WINDOW + _PLAUSIBLE_SKEW)
+        return min(reset + _RESET_MARGIN - self.clock.time(), API_WINDOW + _PLAUSIBLE_SKEW)
 
     def _plausible(self, reset: int) -> bool:
         """Whether a reset is at most one window (and some clock skew) ahead of now.
@@ -238,7 +267,7 @@ class Pacer:
         A reset in epoch milliseconds, or from a server clock an hour ahead, would hold
         every request back for hours: such headers are ignored (and logged once).
         """
-        if reset - self.wall_clock() <= API_WINDOW + _PLAUSIBLE_SKEW:
+        if reset - self.clock.time() <= API_WINDOW + _PLAUSIBLE_SKEW:
             return True
         if not self._implausible_logged:
             self._implausible_logged = True
@@ -261,36 +290,37 @@ class Pacer:
         self._window_reset = None
         self._remaining = None if self._limit is None else self._limit - self._in_flight
 
-    def release(self, status: int, headers: Mapping[str, str] | None) -> None:
-        """Count an attempt as answered and learn from its rate-limit headers.
+    def observe(self, info: RateLimitInfo | None, status: int, retry_after: float | None) -> None:
+        """Count an attempt as answered and learn from what the server said.
 
-        A ``Retry-After`` on a 429 or 503 is the server's explicit instruction and wins
-        over the window headers of that response (the caller turns it into `pause`).
+        A ``Retry-After`` on a 429 or 503 is the server's explicit instruction: it pauses
+        every new attempt, and wins over the window headers of that response.
 
         Args:
-            status: The response's status (ignored when ``headers`` is ``None``).
-            headers: The response's headers, or ``None`` when no response arrived.
+            info: The response's ``X-RateLimit-*`` values, or ``None`` when no response
+                arrived.
+            status: The response's status (0 without a response).
+            retry_after: The parsed ``Retry-After`` in seconds, or ``None``.
         """
         self._in_flight -= 1
         released = self._released
         if released is not None and not released.done():
             released.set_result(None)
-        if headers is None or not self._follow_headers:
+        if status in _PAUSE_STATUSES and retry_after is not None:
+            self.pause(retry_after)
             return
-        if status in (429, 503) and ("retry-after" in headers or "retry-after-ms" in headers):
+        if info is None or not self._follow_headers:
             return
-        reset = header_int(headers, "x-ratelimit-reset")
+        reset = info.reset
         if reset is None or reset <= self._reset_passed:
             return  # no usable headers, or a straggler from a window already over
         if not self._plausible(reset):
             return
-        remaining = header_int(headers, "x-ratelimit-remaining")
+        remaining = info.remaining
         if remaining is None:
             return
-        if reset != self._window_reset or self._limit is None:
-            limit = header_int(headers, "x-ratelimit-limit")
-            if limit is not None:
-                self._limit = limit
+        if (reset != self._window_reset or self._limit is None) and info.limit is not None:
+            self._limit = info.limit
         # What may still start in this window: the server's count, less the attempts in
         # flight it may not have counted yet. The newest answer wins; one that overtook an
         # older request can overstate the budget by at most the attempts in flight.
@@ -310,19 +340,16 @@ class Pacer:
         """
         if not (delay > 0 and math.isfinite(delay)):
             return None
-        until = self.clock() + delay
+        until = self.clock.monotonic() + delay
         if until <= self._pause_until:
             return None
         self._pause_until = until
         return until
 
-    def pause_waited(self, until: float) -> None:
-        """Mark the pause ending at ``until`` as over: its caller has slept through it.
 
-        A pause extended since (a later 429) stays in force.
-
-        Args:
-            until: What `pause` returned.
-        """
-        if self._pause_until == until:
-            self._pause_until = 0.0
+_PAUSE_STATUSES: Final = frozenset({429, 503})
+_REASONS: Final[dict[WaitReason, str]] = {
+    "retry_after": "a Retry-After pause",
+    "rate_limit_window": "a spent rate-limit window",
+    "rate_limit": "the client-side rate_limit",
+}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Final, Generic, TypeVar, final
+
+import msgspec
 
 __all__ = ["APIResponse", "RateLimitInfo"]
 
@@ -36,9 +37,11 @@ def header_int(headers: Mapping[str, str], name: str) -> int | None:
 
 
 @final
-@dataclass(frozen=True, slots=True)
-class RateLimitInfo:
+class RateLimitInfo(msgspec.Struct, frozen=True, gc=False):
     """The rate-limit state the API announced in a response's ``X-RateLimit-*`` headers.
+
+    Parsed once per response (a msgspec Struct: cheap to build on every answer) and handed
+    to the rate limiter and to `APIResponse.rate_limit`.
 
     Attributes:
         limit: Requests allowed per window (``X-RateLimit-Limit``), or ``None`` if absent.

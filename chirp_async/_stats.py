@@ -12,13 +12,24 @@ __all__ = ["ClientStats", "Counters"]
 class Counters:
     """Mutable counts shared by a client and its `with_options` copies."""
 
-    __slots__ = ("attempts", "last_retry_after", "retries", "successes")
+    __slots__ = (
+        "attempts",
+        "cache_hits",
+        "cache_misses",
+        "in_flight",
+        "last_retry_after",
+        "retries",
+        "successes",
+    )
 
     def __init__(self) -> None:
         self.attempts: int = 0
         self.retries: int = 0
         self.successes: int = 0
+        self.in_flight: int = 0
         self.last_retry_after: float | None = None
+        self.cache_hits: int = 0
+        self.cache_misses: int = 0
 
 
 @final
@@ -44,6 +55,8 @@ class ClientStats:
             ``None``.
         waiting_until: When that wait ends, as Unix time, or ``None`` (not waiting, or
             the end is not known yet).
+        cache_hits: Calls answered from the ``cache=`` without a request.
+        cache_misses: Calls looked up in the cache and fetched.
     """
 
     attempts: int
@@ -57,3 +70,5 @@ class ClientStats:
     pool_idle: int
     waiting_for: str | None = None
     waiting_until: float | None = None
+    cache_hits: int = 0
+    cache_misses: int = 0

@@ -7,6 +7,8 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Mapping, Sized
 from typing import Final, Literal, cast, final, overload
 
+from .. import defaults
+from .._cache import CacheBackend, is_final
 from .._coalesce import SingleFlight
 from .._errors import (
     BatchAbortedError,
@@ -16,7 +18,7 @@ from .._errors import (
     InvalidCallIdError,
     rejects_key,
 )
-from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, run_all
+from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, map_unique
 from .._models import Call, parse_call
 from .._response import APIResponse
 from .._transport import RawResponse, Transport
@@ -25,7 +27,6 @@ __all__ = ["Calls", "CallsWithRawResponse", "validate_call_id"]
 
 _CALL_ID_PATTERN: Final = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
 _CALLS_PATH: Final = "/v1/calls/"
-DEFAULT_CONCURRENCY: Final = 16
 
 
 def _batch_stop() -> StopRule[str, ChirpError]:
@@ -118,32 +119,64 @@ class CallsWithRawResponse:
 class Calls:
     """Operations on voice calls. Reach it as ``client.calls``.
 
+    Every method goes the same way for each ID: validate it, check the client's loop,
+    share the request with concurrent callers for the same ID, answer from the cache when
+    one is configured and the call is final, else fetch and decode.
+
     Attributes:
         with_raw_response: The same single-call methods, returning `APIResponse` objects.
     """
 
     __slots__ = (
+        "_cache",
+        "_capacity",
+        "_counters",
         "_flights",
-        "_get_validated",
-        "_max_connections",
+        "_shared_fetch",
         "_transport",
         "with_raw_response",
     )
 
-    def __init__(self, transport: Transport, *, max_connections: int) -> None:
+    def __init__(
+        self, transport: Transport, *, capacity: int | None, cache: CacheBackend | None = None
+    ) -> None:
         self._transport = transport
-        self._max_connections = max_connections
+        self._capacity = capacity
+        self._cache = cache
+        self._counters = transport.counters
         self._flights: SingleFlight[str, Call] = SingleFlight()
-        # What get_many's workers run for an ID already validated: a partial rather than a
+        # A validated ID's fetch, shared by concurrent callers: a partial rather than a
         # coroutine function, so that no coroutine level is added to each request.
-        self._get_validated = functools.partial(self._flights.run, work=self._fetch)
+        self._shared_fetch = functools.partial(self._flights.run, work=self._fetch)
         self.with_raw_response: CallsWithRawResponse = CallsWithRawResponse(transport)
 
     async def _fetch(self, call_id: str) -> Call:
+        """The one fetch of a validated ID: the cache, else the API (then the cache)."""
+        cache = self._cache
+        if cache is not None:
+            cached = await cache.get(call_id)
+            if cached is not None:
+                self._counters.cache_hits += 1
+                return cached
+            self._counters.cache_misses += 1
         raw = await self._transport.get(_CALLS_PATH + call_id)
-        return parse_call(
+        call = parse_call(
             raw.body, status_code=raw.status_code, request_id=raw.request_id, call_id=call_id
         )
+        if cache is not None and is_final(call):
+            await cache.put(call)
+        return call
+
+    def _checked_fetch(self, call_id: str) -> Awaitable[Call]:
+        """Validate, check the loop, then the shared fetch; without a coroutine of its own.
+
+        An invalid ID raises here, when the caller calls this (inside a worker's ``try``).
+        So does a client closed or bound to another loop: before joining another caller's
+        request, whose result that other loop would deliver from its own thread.
+        """
+        call_id = validate_call_id(call_id)
+        self._transport.check_loop()
+        return self._shared_fetch(call_id)
 
     async def get(self, call_id: str) -> Call:
         """Fetch one call by ID.
@@ -151,6 +184,7 @@ class Calls:
         Retries connection errors, timeouts and 408/409/429/500/502/503/504 up to the client's
         ``max_retries``, honouring ``Retry-After``. Concurrent ``get``s of the same ID
         share one request (each caller gets the result, or its own copy of the error).
+        With a ``cache=``, a call in a final status is answered from it.
 
         Args:
             call_id: The call ID, e.g. ``"call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"``.
@@ -166,7 +200,8 @@ class Calls:
             APIStatusError: Any other non-2xx answer.
             APITimeoutError: The last attempt timed out.
             APIConnectionError: The API could not be reached.
-            APIResponseValidationError: A 2xx body that is not a valid Call.
+            APIResponseValidationError: A 2xx body that is not a valid Call, or another
+                call than the one asked for.
 
         Example:
             ```python
@@ -174,18 +209,25 @@ class Calls:
             print(call.status, call.duration)
             ```
         """
-        return await self._get_checked(call_id)
+        return await self._checked_fetch(call_id)
 
-    def _workers(self, concurrency: int, known_items: int | None = None) -> int:
+    def _workers(self, concurrency: object, known_items: int | None = None) -> int:
+        """Workers for a batch: ``concurrency``, at most the pool's connections and the items.
+
+        Raises:
+            TypeError: ``concurrency`` is not an int.
+            ValueError: ``concurrency`` < 1.
+        """
         check_concurrency(concurrency)
-        workers = min(concurrency, self._max_connections)
+        assert isinstance(concurrency, int)
+        workers = concurrency if self._capacity is None else min(concurrency, self._capacity)
         return workers if known_items is None else max(1, min(workers, known_items))
 
     def iter_many(
         self,
         ids: Iterable[str] | AsyncIterable[str],
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int = defaults.CONCURRENCY,
         on_progress: ProgressCallback | None = None,
     ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
         """Fetch many calls, yielding ``(call_id, Call or error)`` as each completes.
@@ -229,24 +271,16 @@ class Calls:
         """
         _check_not_single_id(ids)
         total = len(ids) if isinstance(ids, Sized) else None
-        workers = self._workers(concurrency, total)
         results = fan_out(
-            ids, self._get_checked, concurrency=workers, catch=ChirpError, stop=_batch_stop()
+            ids,
+            self._checked_fetch,
+            concurrency=self._workers(concurrency, total),
+            catch=ChirpError,
+            stop=_batch_stop(),
         )
         if on_progress is None:
             return results  # no wrapping generator: one layer less per ID
         return _with_progress(results, total, on_progress)
-
-    def _get_checked(self, call_id: str) -> Awaitable[Call]:
-        """`get` for the fan-out's workers, without a coroutine of its own.
-
-        An invalid ID raises here, when the worker calls this, inside its ``try``. So does
-        a client closed or bound to another loop: before joining another caller's request
-        (whose result that other loop would deliver, from its own thread).
-        """
-        call_id = validate_call_id(call_id)
-        self._transport.check_loop()
-        return self._flights.run(call_id, self._fetch)
 
     @overload
     async def get_many(
@@ -272,7 +306,7 @@ class Calls:
         self,
         ids: Iterable[str],
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int = defaults.CONCURRENCY,
         return_exceptions: bool = False,
         on_progress: ProgressCallback | None = None,
     ) -> list[Call] | list[Call | ChirpError]:
@@ -316,66 +350,28 @@ class Calls:
         """
         _check_not_single_id(ids)
         id_list: list[object] = list(ids)
-        check_concurrency(concurrency)
+        workers = self._workers(concurrency)
         self._transport.check_loop()
-        total = len(id_list)
-        slots: list[Call | ChirpError | None] = [None] * total
-        positions: dict[str, int | list[int]] = {}  # an int for the usual, unique ID
-        invalid = 0
-        for index, item in enumerate(id_list):
-            try:
-                call_id = validate_call_id(item)
-            except InvalidCallIdError as exc:
-                slots[index] = exc
-                invalid += 1
-                continue
-            seen = positions.setdefault(call_id, index)
-            if seen != index:
-                if isinstance(seen, int):
-                    positions[call_id] = [seen, index]
-                else:
-                    seen.append(index)
-        done = failed = invalid
-        if on_progress is not None and done:
-            on_progress(done, total, failed)
-        if positions:
-
-            def record(call_id: str, outcome: Call | ChirpError) -> None:
-                nonlocal done, failed
-                if not return_exceptions and isinstance(outcome, ChirpError):
-                    if rejects_key(outcome):
-                        raise outcome  # the rest would fail the same way: stop now
-                where = positions[call_id]
-                count = 1
-                if isinstance(where, int):
-                    slots[where] = outcome
-                else:
-                    count = len(where)
-                    for index in where:
-                        slots[index] = outcome
-                if isinstance(outcome, ChirpError):
-                    failed += count
-                if on_progress is not None:
-                    done += count
-                    on_progress(done, total, failed)
-
-            await run_all(
-                positions,  # validated above
-                self._get_validated,
-                concurrency=self._workers(concurrency, len(positions)),
-                catch=ChirpError,
-                on_done=record,
-                stop=_batch_stop(),
-            )
-        results = cast("list[Call | ChirpError]", slots)
-        if return_exceptions or not failed:
-            return results if return_exceptions else cast("list[Call]", results)
+        results: list[Call | ChirpError] = await map_unique(
+            id_list,
+            validate_call_id,
+            self._shared_fetch,
+            concurrency=workers,
+            catch=ChirpError,
+            stop=_batch_stop(),
+            raise_if=None if return_exceptions else rejects_key,
+            on_progress=on_progress,
+        )
+        if return_exceptions:
+            return results
         errors = {
             (item if isinstance(item, str) else repr(item)): outcome
             for item, outcome in zip(id_list, results, strict=True)
             if isinstance(outcome, ChirpError)
         }
-        raise BatchError(results, errors)
+        if errors:
+            raise BatchError(results, errors)
+        return cast("list[Call]", results)
 
 
 async def _with_progress(

@@ -26,14 +26,15 @@ if TYPE_CHECKING:
     from ._delivery import DeliveryAttempt as DeliveryAttempt
     from ._delivery import DeliveryPolicy as DeliveryPolicy
     from ._delivery import WebhookDelivery as WebhookDelivery
+    from ._fake_clock import FakeClock as FakeClock
     from ._faults import Fault as Fault
     from ._records import RecordedRequest as RecordedRequest
     from ._server import DEFAULT_TEST_API_KEY as DEFAULT_TEST_API_KEY
     from ._server import MockChirpServer as MockChirpServer
+    from ._storage import StorageRequest as StorageRequest
     from ._store import StoreBinaryNotFoundError as StoreBinaryNotFoundError
     from ._store import StoreServer as StoreServer
     from ._store import StoreServerError as StoreServerError
-    from ._storage import StorageRequest as StorageRequest
     from ._webhooks import MockWebhooks as MockWebhooks
     from ._webhooks import SentEvent as SentEvent
 
@@ -43,6 +44,7 @@ __all__ = [  # noqa: RUF022
     "DEFAULT_TEST_API_KEY",
     "DeliveryAttempt",
     "DeliveryPolicy",
+    "FakeClock",
     "Fault",
     "MockCalling",
     "MockChirpServer",
@@ -63,6 +65,7 @@ _SOURCES: Final = {
     "CallTimings": "._calls",
     "DeliveryAttempt": "._delivery",
     "DeliveryPolicy": "._delivery",
+    "FakeClock": "._fake_clock",
     "Fault": "._faults",
     "MockCalling": "._calling",
     "MockChirpServer": "._server",

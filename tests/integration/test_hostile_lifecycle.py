@@ -155,7 +155,7 @@ async def test_sixteen_threads_racing_the_first_call_bind_one_loop(
         try:
             return await client.calls.get(CALL_ID)
         finally:
-            if client._pool._loop is asyncio.get_running_loop():
+            if client._shared.pool._loop is asyncio.get_running_loop():
                 await client.close()  # the winner closes its session in its own loop
 
     threads = [_in_new_loop_thread(first_call, results) for _ in range(16)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from chirp_async import AsyncChirp
-from chirp_async._transport import _READ_SIZE
+from chirp_async._aiohttp_shim import READ_SIZE as _READ_SIZE
+from chirp_async._aiohttp_shim import idle_protocols
 from chirp_async.testing import MockChirpServer
 
 from .conftest import SECRET_KEY as KEY
@@ -15,9 +16,9 @@ async def test_pooled_connections_read_64_kib_at_a_time_over_a_real_socket() -> 
     async with MockChirpServer(api_key=KEY) as server:
         async with AsyncChirp(KEY, base_url=server.base_url) as client:
             await client.calls.get_many([f"call_{i:027d}" for i in range(8)], concurrency=4)
-            connector = client._pool.session().connector
+            connector = client._shared.pool.session().connector
             assert connector is not None
-            idle = [conn for conns in connector._conns.values() for conn, _ in conns]
+            idle = idle_protocols(connector)
             assert len(idle) == 4
             for protocol in idle:
                 transport = protocol.transport

@@ -16,7 +16,7 @@ from chirp_async import (
     RetryPolicy,
     Timeout,
 )
-from chirp_async.testing import Fault, MockChirpServer
+from chirp_async.testing import FakeClock, Fault, MockChirpServer
 
 from .conftest import ClientFactory
 
@@ -248,43 +248,24 @@ async def test_bad_request_from_server_is_mapped(
 async def test_injected_sleep_and_random_give_the_exact_backoff_schedule(
     make_client: ClientFactory, server: MockChirpServer
 ) -> None:
-    slept: list[float] = []
-
-    async def record(delay: float) -> None:
-        slept.append(delay)
-
-    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 0.0, sleep=record)
-    client = make_client(max_retries=4, retry_policy=policy, retry_budget=None)
+    clock = FakeClock()
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 0.0)
+    client = make_client(max_retries=4, retry_policy=policy, retry_budget=None, clock=clock)
     server.script(CALL_ID, 503, 502, Fault.status(503, retry_after_ms=300), 500)
 
     raw = await client.calls.with_raw_response.get(CALL_ID)
 
     # equal jitter with random() == 0: half of 0.5 * 2**n; the server's hint wins when sent
-    assert slept == [0.25, 0.5, 0.3, 2.0]
+    # (a 503's Retry-After is a client-wide pause: the limiter waits it, once)
+    assert clock.sleeps == pytest.approx([0.25, 0.5, 0.3, 2.0], abs=1e-9)
     assert raw.attempts == 5
-
-
-class FakeClock:
-    """A Unix clock that moves only when the client sleeps (through its RetryPolicy)."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.slept.append(delay)
-        self.now += delay
 
 
 async def test_a_429_pause_holds_the_next_call_for_exactly_retry_after(
     make_client: ClientFactory, server: MockChirpServer
 ) -> None:
     fake = FakeClock()
-    policy = RetryPolicy(sleep=fake.sleep, clock=fake.clock, random=lambda: 0.0)
-    client = make_client(max_retries=0, retry_policy=policy)
+    client = make_client(max_retries=0, clock=fake)
     other = "call_" + "B" * 27
     server.script(CALL_ID, Fault.status(429, retry_after=2))
 
@@ -293,8 +274,8 @@ async def test_a_429_pause_holds_the_next_call_for_exactly_retry_after(
     assert isinstance(results[0], RateLimitError) and results[0].retry_after == 2.0
     assert results[1].id == other  # type: ignore[union-attr]
     # No retry for the 429 (max_retries=0), yet the next call waited out its pause: the
-    # coordinated pause runs on the policy's sleep and clock, so this is exact.
-    assert fake.slept == [2.0]
+    # coordinated pause runs on the client's clock, so this is exact.
+    assert fake.sleeps == [2.0]
     assert server.request_count == 2
 
 
@@ -302,14 +283,13 @@ async def test_the_call_that_got_the_429_waits_its_pause_once(
     make_client: ClientFactory, server: MockChirpServer
 ) -> None:
     fake = FakeClock()
-    policy = RetryPolicy(sleep=fake.sleep, clock=fake.clock, random=lambda: 0.0)
-    client = make_client(max_retries=1, retry_policy=policy)
+    client = make_client(max_retries=1, clock=fake)
     server.script(CALL_ID, Fault.status(429, retry_after=3))
 
     call = await client.calls.get(CALL_ID)
     await client.calls.get(CALL_ID)
 
     assert call.id == CALL_ID
-    assert fake.slept == [3.0]  # its own retry wait; the pacer does not wait it again
+    assert fake.sleeps == [3.0]  # waited once, by the limiter, for this call and the next
     assert server.request_count == 3
     assert client.stats().paused_for == 0.0

@@ -13,7 +13,7 @@ from chirp_async import (
     InternalServerError,
     RateLimitError,
 )
-from chirp_async.testing import Fault, MockChirpServer
+from chirp_async.testing import FakeClock, Fault, MockChirpServer
 
 from .conftest import ClientFactory
 
@@ -148,19 +148,23 @@ def test_invalid_budget_and_deadline_are_rejected(
 async def test_a_pause_longer_than_the_deadline_fails_the_next_call_at_once(
     make_client: ClientFactory, server: MockChirpServer
 ) -> None:
-    client = make_client(max_retries=0)
+    clock = FakeClock()
+    client = make_client(max_retries=0, clock=clock)
     server.script(IDS[0], Fault.status(429, retry_after="30"))
     with pytest.raises(RateLimitError):
         await client.calls.get(IDS[0])  # the whole client is now paused for 30 s
     patient = client.with_options(deadline=1.0)
 
-    started = time.monotonic()
-    with pytest.raises(APITimeoutError, match=r"deadline of 1\.0s would pass while the client"):
+    with pytest.raises(APITimeoutError) as caught:
         await patient.calls.get(IDS[1])
 
-    assert time.monotonic() - started < 0.9  # raised before the deadline, without a sleep
+    assert str(caught.value) == (
+        "deadline of 1.0s: the client would wait 30.00s to send (a Retry-After pause), "
+        "longer than the 1.00s left"
+    )
+    assert clock.sleeps == []  # raised before the deadline, without a sleep
     assert server.requests_for(IDS[1]) == 0
-    assert client.stats().paused_for > 28
+    assert client.stats().paused_for == 30.0
 
 
 async def test_a_pause_that_fits_the_deadline_is_waited_then_sent(

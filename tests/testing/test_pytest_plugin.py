@@ -21,6 +21,7 @@ PUBLIC_NAMES = [
     "DEFAULT_TEST_API_KEY",
     "DeliveryAttempt",
     "DeliveryPolicy",
+    "FakeClock",
     "Fault",
     "MockCalling",
     "MockChirpServer",

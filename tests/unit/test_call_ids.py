@@ -154,7 +154,7 @@ async def test_get_rejects_malformed_id_without_sending_a_request(
     assert isinstance(exc, ChirpError)
     assert exc.call_id == call_id
     assert str(exc) == f"invalid call ID {call_id!r}: {EXPECTED_FORM}"
-    assert client._pool._session is None  # validation happens before the pool is touched
+    assert client._shared.pool._session is None  # validation happens before the pool is touched
 
 
 @HYPOTHESIS_SETTINGS

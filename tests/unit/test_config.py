@@ -15,7 +15,7 @@ from chirp_async import (
     RetryPolicy,
     Timeout,
 )
-from chirp_async._config import DEFAULT_BASE_URL
+from chirp_async.defaults import BASE_URL as DEFAULT_BASE_URL
 
 LIVE_KEY = "sk_live_app_" + "L" * 27
 ADMIN_KEY = "sk_admin_" + "ADMINSECRET" + "x7" * 10
@@ -397,18 +397,23 @@ def test_with_options_returns_client_with_new_options_sharing_the_pool(api_key: 
     clone = client.with_options(timeout=120.0, max_retries=5)
     assert clone is not client
     assert isinstance(clone, AsyncChirp)
-    assert clone._pool is client._pool
+    assert clone._shared.pool is client._shared.pool
     assert clone.timeout == Timeout(total=120.0, connect=None)
     assert clone.max_retries == 5
-    assert clone._transport.max_retries == 5
-    assert clone._transport.timeout == Timeout(total=120.0, connect=None)
+    assert clone._transport.config.max_retries == 5
+    assert clone._transport.config.timeout == Timeout(total=120.0, connect=None)
+    # One configuration object; the shared state (pool, limiter, budget, counters) is one.
+    assert clone.config == client.config.with_call_options(
+        timeout=120.0, max_retries=5, changed=frozenset({"timeout", "max_retries"})
+    )
+    assert clone._shared is client._shared
     assert clone.base_url == client.base_url
     assert clone._config.api_key == client._config.api_key
     assert dict(clone._config.default_headers) == {"X-Team": "voice"}
     # The original is unchanged.
     assert client.timeout == Timeout(total=30.0, connect=None)
     assert client.max_retries == 2
-    assert client._transport.max_retries == 2
+    assert client._transport.config.max_retries == 2
 
 
 def test_with_options_without_arguments_keeps_options(api_key: str) -> None:
@@ -416,7 +421,7 @@ def test_with_options_without_arguments_keeps_options(api_key: str) -> None:
     clone = client.with_options()
     assert clone.timeout == Timeout(total=7.0)
     assert clone.max_retries == 4
-    assert clone._pool is client._pool
+    assert clone._shared.pool is client._shared.pool
 
 
 def test_with_options_timeout_none_disables_the_limit(api_key: str) -> None:

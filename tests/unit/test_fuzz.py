@@ -227,22 +227,17 @@ def test_a_hostile_retry_after_is_none_or_clamped(retry_after: str, ms: str) -> 
 async def test_hostile_rate_limit_headers_never_hold_the_pacer_past_one_window(
     limit: str, remaining: str, reset: str
 ) -> None:
-    from chirp_async._pacing import Pacer
+    from chirp_async import LocalRateLimiter
+    from chirp_async.testing import FakeClock
 
-    slept: list[float] = []
-    now = [1000.0, 1_800_000_000.0]
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-        now[1] += seconds
-        assert len(slept) < 50
-
-    pacer = Pacer(clock=lambda: now[0], wall_clock=lambda: now[1], sleep=sleep)
+    clock = FakeClock()
+    limiter = LocalRateLimiter(clock=clock)
     for _ in range(3):
-        await pacer.acquire()
+        await limiter.acquire()
         names = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
-        pacer.release(200, CIMultiDict(zip(names, (limit, remaining, reset), strict=True)))
-    await pacer.acquire()
-    assert sum(slept) <= 3 * 65.1
-    assert all(s <= 65.1 for s in slept)
+        headers = CIMultiDict(zip(names, (limit, remaining, reset), strict=True))
+        limiter.observe(RateLimitInfo.from_headers(headers), 200, None)
+        assert len(clock.sleeps) < 50
+    await limiter.acquire()
+    assert sum(clock.sleeps) <= 3 * 65.1
+    assert all(s <= 65.1 for s in clock.sleeps)

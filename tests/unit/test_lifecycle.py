@@ -14,7 +14,7 @@ from chirp_async import AsyncChirp, ClientStateError
 
 def _session_of(client: AsyncChirp) -> aiohttp.ClientSession | None:
     """The pool's current session (a function, so that mypy does not narrow it across awaits)."""
-    return client._pool._session
+    return client._shared.pool._session
 
 
 def _closed(thing: AsyncChirp | aiohttp.ClientSession) -> bool:
@@ -31,7 +31,7 @@ async def test_async_with_opens_a_session_and_closes_it_on_exit(api_key: str) ->
         session = _session_of(client)
         assert isinstance(session, aiohttp.ClientSession)
         assert not _closed(session)
-        assert client._pool.owns_session
+        assert client._shared.pool.owns_session
     assert _closed(client)
     assert _closed(session)
 
@@ -77,13 +77,13 @@ async def test_close_is_idempotent(api_key: str) -> None:
 async def test_user_session_is_used_and_not_closed(api_key: str) -> None:
     async with aiohttp.ClientSession() as session:
         client = AsyncChirp(api_key, session=session)
-        assert not client._pool.owns_session
+        assert not client._shared.pool.owns_session
         with aioresponses() as mock:
             mock.get(CALL_URL, body=EXAMPLE_BODY)
             call = await client.calls.get(CALL_ID)
             assert request_count(mock) == 1
         assert call.id == CALL_ID
-        assert client._pool.session() is session
+        assert client._shared.pool.session() is session
         await client.close()
         assert _closed(client)
         assert not _closed(session)
@@ -94,7 +94,7 @@ async def test_user_session_survives_async_with(api_key: str) -> None:
     session = aiohttp.ClientSession()
     try:
         async with AsyncChirp(api_key, session=session) as client:
-            assert client._pool.session() is session
+            assert client._shared.pool.session() is session
         assert not _closed(session)
     finally:
         await session.close()
@@ -180,7 +180,7 @@ async def test_with_options_clone_close_leaves_the_shared_pool_open(api_key: str
 async def test_with_options_clone_as_context_manager_leaves_pool_open(api_key: str) -> None:
     async with AsyncChirp(api_key) as client:
         async with client.with_options(timeout=5) as clone:
-            assert clone._pool is client._pool
+            assert clone._shared.pool is client._shared.pool
         assert not _closed(client)
         session = _session_of(client)
         assert session is not None

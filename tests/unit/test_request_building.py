@@ -39,27 +39,33 @@ from chirp_async import (
     RetryPolicy,
 )
 from chirp_async._models import parse_call
+from chirp_async.testing import FakeClock
 
 EXAMPLE = parse_call(EXAMPLE_BODY)
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the delays the transport sleeps between attempts, without sleeping them.
+def clock() -> FakeClock:
+    return FakeClock()
 
-    Only sleeps awaited by the transport module are faked; any other caller still sleeps.
-    """
-    recorded: list[float] = []
-    real_sleep = asyncio.sleep
 
-    async def fake_sleep(delay: float, result: object = None) -> object:
-        if sys._getframe(1).f_globals.get("__name__") != "chirp_async._transport":
-            return await real_sleep(delay, result)
-        recorded.append(delay)
-        return await real_sleep(0, result)
+@pytest.fixture
+def make_client(
+    make_client: Callable[..., AsyncChirp], clock: FakeClock
+) -> Callable[..., AsyncChirp]:
+    """The shared factory, on a fake clock: every wait is recorded, none is slept."""
 
-    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
-    return recorded
+    def factory(**kwargs: object) -> AsyncChirp:
+        kwargs.setdefault("clock", clock)
+        return make_client(**kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def sleeps(clock: FakeClock) -> list[float]:
+    """The delays the client waited between attempts (on the fake clock: none really slept)."""
+    return clock.sleeps
 
 
 # --- URL, headers, options -----------------------------------------------------------------
@@ -219,7 +225,7 @@ async def test_get_retries_503_twice_then_returns_call(
         call = await client.calls.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 3
     assert call == EXAMPLE
-    assert sleeps == [0.001, 0.001]
+    assert sleeps == pytest.approx([0.001, 0.001], abs=1e-9)
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
@@ -233,7 +239,7 @@ async def test_get_retries_each_retryable_status(
         raw = await client.calls.with_raw_response.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 2
     assert raw.attempts == 2
-    assert sleeps == [0.001]
+    assert sleeps == pytest.approx([0.001], abs=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -252,7 +258,7 @@ async def test_get_does_not_retry_final_statuses(
         with pytest.raises(cls):
             await client.calls.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 1
-    assert sleeps == []
+    assert sleeps == pytest.approx([], abs=1e-9)
 
 
 @pytest.mark.parametrize(("status", "cls"), [(503, InternalServerError), (409, ConflictError)])
@@ -268,7 +274,7 @@ async def test_get_with_max_retries_zero_sends_one_request(
         with pytest.raises(cls):
             await client.calls.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 1
-    assert sleeps == []
+    assert sleeps == pytest.approx([], abs=1e-9)
 
 
 async def test_get_gives_up_after_max_retries_with_last_status_error(
@@ -283,7 +289,7 @@ async def test_get_gives_up_after_max_retries_with_last_status_error(
         assert len(requests_to(mock, CALL_URL)) == 4
     assert info.value.status_code == 504
     assert info.value.request_id == "req_last"
-    assert sleeps == [0.001, 0.001, 0.001]
+    assert sleeps == pytest.approx([0.001, 0.001, 0.001], abs=1e-9)
 
 
 async def test_get_waits_retry_after_seconds_before_retrying(
@@ -295,7 +301,7 @@ async def test_get_waits_retry_after_seconds_before_retrying(
         mock.get(CALL_URL, body=EXAMPLE_BODY)
         assert await client.calls.get(CALL_ID) == EXAMPLE
         assert len(requests_to(mock, CALL_URL)) == 2
-    assert sleeps == [0.004]
+    assert sleeps == pytest.approx([0.004], abs=1e-9)
 
 
 async def test_get_prefers_retry_after_ms_over_retry_after(
@@ -306,7 +312,7 @@ async def test_get_prefers_retry_after_ms_over_retry_after(
         mock.get(CALL_URL, status=503, headers={"Retry-After": "30", "retry-after-ms": "3"})
         mock.get(CALL_URL, body=EXAMPLE_BODY)
         await client.calls.get(CALL_ID)
-    assert sleeps == [0.003]
+    assert sleeps == pytest.approx([0.003], abs=1e-9)
 
 
 async def test_get_caps_a_huge_retry_after_at_max_retry_after(
@@ -319,7 +325,7 @@ async def test_get_caps_a_huge_retry_after_at_max_retry_after(
         mock.get(CALL_URL, body=EXAMPLE_BODY)
         await client.calls.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 2
-    assert sleeps == [0.003]
+    assert sleeps == pytest.approx([0.003], abs=1e-9)
 
 
 async def test_get_uses_jittered_backoff_without_retry_after(
@@ -332,7 +338,7 @@ async def test_get_uses_jittered_backoff_without_retry_after(
         mock.get(CALL_URL, body=EXAMPLE_BODY)
         await client.calls.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 4
-    assert sleeps == [0.002, 0.004, 0.005]
+    assert sleeps == pytest.approx([0.002, 0.004, 0.005], abs=1e-9)
 
 
 async def test_rate_limit_error_after_retries_carries_retry_after(
@@ -351,7 +357,7 @@ async def test_rate_limit_error_after_retries_carries_retry_after(
             await client.calls.get(CALL_ID)
         assert len(requests_to(mock, CALL_URL)) == 2
     assert info.value.retry_after == 0.002
-    assert sleeps == [0.002]
+    assert sleeps == pytest.approx([0.002], abs=1e-9)
 
 
 async def test_connection_error_is_retried_then_raised(

@@ -15,7 +15,7 @@ from unit_support import CALL_ID, CALL_URL, EXAMPLE_BODY, FAST_RETRY, raised
 
 from chirp_async import AsyncChirp, ChirpError, Timeout
 from chirp_async._config import Secret
-from chirp_async._transport import build_headers
+from chirp_async._session import build_headers
 
 Scenario = Callable[[Callable[..., AsyncChirp], aioresponses], Awaitable[BaseException]]
 
@@ -202,7 +202,7 @@ def test_client_repr_masks_the_key(api_key: str) -> None:
 
 async def test_session_authorization_header_still_sends_the_key(api_key: str) -> None:
     async with AsyncChirp(api_key) as client:
-        headers = client._pool.session().headers
+        headers = client._shared.pool.session().headers
         assert headers["Authorization"] == f"Bearer {api_key}"
         assert repr(headers["Authorization"]) == "'***'"
         _assert_hidden(repr(headers), api_key)

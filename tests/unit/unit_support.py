@@ -71,7 +71,7 @@ def sent_timeout(client: AsyncChirp, request: RequestCall) -> aiohttp.ClientTime
     """Return the timeout aiohttp applied to ``request``: its own, else its session's."""
     timeout = request.kwargs.get("timeout")
     if timeout is None:
-        timeout = client._pool.session().timeout
+        timeout = client._shared.pool.session().timeout
     assert isinstance(timeout, aiohttp.ClientTimeout)
     return timeout
 
