@@ -39,7 +39,6 @@ from ._errors import NotFoundError as NotFoundError
 from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import RateLimitError as RateLimitError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
-from ._errors import rejects_key as rejects_key
 from ._limiter import LimiterState as LimiterState
 from ._limiter import RateLimiter as RateLimiter
 from ._models import Call as Call
@@ -63,6 +62,7 @@ from ._response import APIResponse as APIResponse
 from ._response import RateLimitInfo as RateLimitInfo
 from ._retry import RetryPolicy as RetryPolicy
 from ._stats import ClientStats as ClientStats
+from ._status_errors import rejects_key as rejects_key
 from ._version import __version__ as __version__
 
 __all__ = [

@@ -11,10 +11,11 @@ offered as `StrEnum` constants that compare equal to those strings:
 import datetime
 import sys
 from enum import Enum
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
 
+from . import defaults
 from ._errors import APIResponseValidationError
 
 if sys.version_info >= (3, 11):
@@ -36,6 +37,7 @@ __all__ = [
     "CallChannel",
     "CallDirection",
     "CallStatus",
+    "decode_response",
     "parse_call",
 ]
 
@@ -144,9 +146,45 @@ class Call(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
 
 _CALL_DECODER: Final = msgspec.json.Decoder(Call)
 _ENCODER: Final = msgspec.json.Encoder()
-_MAX_BODY_IN_MESSAGE: Final = 200
-_MAX_BODY_KEPT: Final = 64 * 1024
-"""The most bytes of a body an `APIResponseValidationError` keeps."""
+_T = TypeVar("_T")
+
+
+def decode_response(
+    decoder: msgspec.json.Decoder[_T],
+    body: bytes,
+    *,
+    what: str,
+    status_code: int,
+    request_id: str | None,
+) -> _T:
+    """Decode a 2xx body with ``decoder``; any failure is an `APIResponseValidationError`.
+
+    Bad JSON, bad UTF-8, nesting too deep for the decoder, a missing or mistyped field:
+    each says which in the message; nothing else escapes.
+
+    Args:
+        decoder: The model's reusable decoder.
+        body: The raw JSON bytes.
+        what: The model's name, for the message.
+        status_code: The response status, reported in the error.
+        request_id: The response's ``x-request-id``, reported likewise.
+
+    Returns:
+        The decoded model.
+
+    Raises:
+        APIResponseValidationError: The body is not a valid ``what``.
+    """
+    try:
+        return decoder.decode(body)
+    except (ValueError, RecursionError) as exc:  # msgspec.DecodeError is a ValueError
+        if isinstance(exc, msgspec.ValidationError):
+            detail = f"invalid {what}: {exc}"
+        elif isinstance(exc, RecursionError):
+            detail = "invalid JSON: nested too deep"
+        else:
+            detail = f"invalid JSON: {exc}"
+        raise _invalid(body, status_code, request_id, f"is not a valid {what} ({detail})") from exc
 
 
 def parse_call(
@@ -172,17 +210,9 @@ def parse_call(
             deep), not a valid Call (a required field missing or of the wrong type), or
             a call other than ``call_id``; the message says which.
     """
-    try:
-        call = _CALL_DECODER.decode(body)
-    except (ValueError, RecursionError) as exc:  # msgspec.DecodeError is a ValueError
-        if isinstance(exc, msgspec.ValidationError):
-            kind = "invalid Call"
-        elif isinstance(exc, RecursionError):
-            kind = "invalid JSON: nested too deep"
-        else:
-            kind = "invalid JSON"
-        detail = f"{kind}: {exc}" if not isinstance(exc, RecursionError) else kind
-        raise _invalid(body, status_code, request_id, f"is not a valid Call ({detail})") from exc
+    call = decode_response(
+        _CALL_DECODER, body, what="Call", status_code=status_code, request_id=request_id
+    )
     if call_id is not None and call.id != call_id:
         raise _invalid(
             body, status_code, request_id, f"is for call {call.id[:80]!r}, not {call_id!r}"
@@ -193,10 +223,10 @@ def parse_call(
 def _invalid(
     body: bytes, status_code: int, request_id: str | None, problem: str
 ) -> APIResponseValidationError:
-    snippet = body[:_MAX_BODY_IN_MESSAGE].decode("utf-8", errors="replace")
+    snippet = body[: defaults.MESSAGE_TEXT_CHARS].decode("utf-8", errors="replace")
     return APIResponseValidationError(
         f"HTTP {status_code} response {problem}; body starts with {snippet!r}",
         status_code=status_code,
-        body=body[:_MAX_BODY_KEPT],
+        body=body[: defaults.ERROR_BODY_BYTES],
         request_id=request_id,
     )

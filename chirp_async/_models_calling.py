@@ -16,8 +16,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ._errors import APIResponseValidationError
-from ._models import StrEnum, Timestamp
+from ._models import StrEnum, Timestamp, decode_response
 
 __all__ = [
     "CallCommand",
@@ -35,7 +34,6 @@ __all__ = [
     "decode_model",
 ]
 
-_MAX_BODY_IN_MESSAGE: Final = 200
 _MASK: Final = "***"
 
 
@@ -282,18 +280,7 @@ def decode_model(
         KeyError: ``model`` is not one of this module's models.
         APIResponseValidationError: The body is not JSON, or not a valid ``model``.
     """
-    decoder = _DECODERS[model]
-    try:
-        decoded: _T = decoder.decode(body)
-    except msgspec.DecodeError as exc:  # ValidationError is a subclass
-        invalid = isinstance(exc, msgspec.ValidationError)
-        kind = f"invalid {model.__name__}" if invalid else "invalid JSON"
-        snippet = body[:_MAX_BODY_IN_MESSAGE].decode("utf-8", errors="replace")
-        raise APIResponseValidationError(
-            f"HTTP {status_code} response is not a valid {model.__name__} ({kind}: {exc}); "
-            f"body starts with {snippet!r}",
-            status_code=status_code,
-            body=body,
-            request_id=request_id,
-        ) from exc
-    return decoded
+    decoder: msgspec.json.Decoder[_T] = _DECODERS[model]
+    return decode_response(
+        decoder, body, what=model.__name__, status_code=status_code, request_id=request_id
+    )

@@ -25,31 +25,28 @@ import yarl
 
 from ._body import BodyTooLargeError, UndecodableBodyError, read_body, read_prefix
 from ._config import ClientConfig
+from ._deadline import attempt_timeout, permit_within, slot_within, time_left
 from ._errors import (
     APIConnectionError,
-    APIResponseValidationError,
     APITimeoutError,
     ChirpError,
     ClientStateError,
-    make_status_error,
 )
+from ._failures import NOT_SENT, body_error, connection_error
 from ._limiter import RateLimiter
-from ._logging import logger
+from ._logging import log_response, log_retry, logger
 from ._response import RateLimitInfo
 from ._retry import RetryBudget, RetryState
 from ._scrub import Scrubber
 from ._session import CLOSED_MESSAGE, SessionPool, build_headers, client_timeout
-from ._slots import Slots
 from ._stats import Counters
+from ._status_errors import make_status_error
 
 __all__ = ["RawResponse", "SharedState", "Transport"]
 
 _REQUEST_ID_HEADER: Final = "x-request-id"
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
 _IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE"})
-_PLAIN_MODULES: Final = frozenset({"builtins", "ssl"})
-# Failures that happen before a byte of the request is written: safe to retry any request.
-_NOT_SENT: Final = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 @final
@@ -223,12 +220,18 @@ class Transport:
                 if deadline_at is None:
                     await limiter.acquire()
                 else:
-                    await self._acquire_within(deadline_at)
+                    await permit_within(limiter, deadline_at, clock, config)
             counters.in_flight += 1
             deadline_cut = False
             if deadline_at is not None:
-                # may raise (the permit returned)
-                options, deadline_cut = self._deadline_options(options, deadline_at)
+                limit = attempt_timeout(deadline_at, clock, config)
+                if limit is None:
+                    self._observe_nothing()
+                    raise APITimeoutError(
+                        f"deadline of {config.deadline}s exceeded before an attempt"
+                    )
+                options = {**options, "timeout": limit[0]}
+                deadline_cut = limit[1]
             counters.attempts += 1
             status = 0
             headers: Mapping[str, str] | None = None
@@ -237,7 +240,10 @@ class Transport:
             cut = False
             try:
                 if slots is not None and not slots.try_take():
-                    await self._take_slot(slots, deadline_at)
+                    if deadline_at is None:
+                        await slots.take()
+                    else:
+                        await slot_within(slots, deadline_at, clock, config)
                 try:
                     if pool.closed:
                         raise ClientStateError(CLOSED_MESSAGE)
@@ -280,7 +286,7 @@ class Transport:
                 # and with this frame's locals holding nothing the server sent unscrubbed
                 # (a traceback rendered with locals shows them).
                 error = self._failure_error(failure, status, headers, deadline_cut)
-                maybe_sent = not isinstance(failure, _NOT_SENT)
+                maybe_sent = not isinstance(failure, NOT_SENT)
                 failure = resp = headers = None
                 if isinstance(error, APIConnectionError):
                     error.request_sent = maybe_sent
@@ -289,7 +295,7 @@ class Transport:
                     retry = decision.after_failure(
                         timed_out=isinstance(error, APITimeoutError),
                         maybe_sent=maybe_sent,
-                        time_left=self._time_left(deadline_at),
+                        time_left=time_left(deadline_at, clock),
                     )
                     if retry is not None:
                         await self._sleep_before_retry(method, path, attempt, error, retry.delay)
@@ -308,7 +314,7 @@ class Transport:
                 data = self._scrubber.body(data)
                 request_id = self._scrubber.optional_text(headers.get(_REQUEST_ID_HEADER))
                 if logger.isEnabledFor(logging.DEBUG):
-                    self._log_response(method, path, status, attempt, attempt_started, request_id)
+                    log_response(method, path, status, attempt, attempt_started, request_id)
                 return RawResponse(
                     status, headers, data, request_id, attempt, time.perf_counter() - started, info
                 )
@@ -323,14 +329,14 @@ class Transport:
             if pending is not None:
                 await pending
             if logger.isEnabledFor(logging.DEBUG):
-                self._log_response(method, path, status, attempt, attempt_started, request_id)
+                log_response(method, path, status, attempt, attempt_started, request_id)
             if decision is None:
                 decision = self._decision(method, idempotent)
             retry = (
                 None
                 if pool.closed
                 else decision.after_status(
-                    status, retry_after, time_left=self._time_left(deadline_at)
+                    status, retry_after, time_left=time_left(deadline_at, clock)
                 )
             )
             if retry is not None:
@@ -390,23 +396,6 @@ class Transport:
         if pending is not None and asyncio.iscoroutine(pending):
             pending.close()
 
-    async def _acquire_within(self, deadline_at: float) -> None:
-        """Wait for the limiter's permit, or raise when the deadline would pass first.
-
-        Raises:
-            APITimeoutError: The limiter's wait outlasts the deadline (named in the message).
-        """
-        try:
-            await self._limiter.acquire(self._left(deadline_at))
-        except APITimeoutError as exc:
-            raise APITimeoutError(f"deadline of {self._config.deadline}s: {exc}") from None
-
-    def _left(self, deadline_at: float) -> float:
-        return deadline_at - self._clock.monotonic()
-
-    def _time_left(self, deadline_at: float | None) -> float | None:
-        return None if deadline_at is None else deadline_at - self._clock.monotonic()
-
     async def _read_error_body(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         """Read a bounded prefix of an error body; one that cannot be decoded reads as empty."""
         try:
@@ -425,159 +414,18 @@ class Transport:
         if self._pool.closed:
             return ClientStateError(CLOSED_MESSAGE)
         if isinstance(failure, (BodyTooLargeError, UndecodableBodyError)):
-            return self._body_error(status, headers, failure)
-        return self._map_exception(failure, deadline_cut=deadline_cut)
-
-    def _body_error(
-        self,
-        status: int,
-        headers: Mapping[str, str] | None,
-        failure: BodyTooLargeError | UndecodableBodyError,
-    ) -> APIResponseValidationError:
-        request_id = None if headers is None else headers.get(_REQUEST_ID_HEADER)
-        limit = self._config.max_response_bytes
-        if isinstance(failure, BodyTooLargeError):
-            message = (
-                f"HTTP {status} response body is larger than max_response_bytes="
-                f"{limit} (decoded); it was not read further"
-            )
-            prefix = failure.prefix[: self._config.error_body_bytes]
-        else:
-            message = f"HTTP {status} response body cannot be decoded: {failure}"
-            prefix = b""
-        return APIResponseValidationError(
-            self._scrubber.text(message),
-            status_code=status,
-            body=self._scrubber.body(prefix),
-            request_id=self._scrubber.optional_text(request_id),
-        )
-
-    def _log_response(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        attempt: int,
-        attempt_started: float,
-        request_id: str | None,
-    ) -> None:
-        logger.debug(
-            "%s %s -> %d (attempt %d, %.1f ms, request_id=%s)",
-            method,
-            path,
-            status,
-            attempt,
-            (time.perf_counter() - attempt_started) * 1000.0,
-            request_id,
-        )
-
-    async def _take_slot(self, slots: Slots, deadline_at: float | None) -> None:
-        """Queue for a connection slot, within the deadline if there is one.
-
-        Raises:
-            APITimeoutError: The deadline passed while every connection was in use.
-        """
-        if deadline_at is None:
-            await slots.take()
-            return
-        try:
-            await asyncio.wait_for(slots.take(), self._left(deadline_at))
-        except asyncio.TimeoutError:
-            raise APITimeoutError(
-                f"deadline of {self._config.deadline}s exceeded while waiting for a free "
-                f"connection (all {slots.count} in use)"
-            ) from None
-
-    def _deadline_options(
-        self, options: dict[str, object], deadline_at: float
-    ) -> tuple[dict[str, object], bool]:
-        """The request options with the attempt's time limit shortened to end by the deadline.
-
-        Returns:
-            The options, and whether the deadline (rather than the timeout) is the limit.
-        """
-        left = self._left(deadline_at)
-        if left <= 0:
-            self._observe_nothing()
-            raise APITimeoutError(
-                f"deadline of {self._config.deadline}s exceeded before an attempt"
-            )
-        timeout = self._config.timeout
-        total = timeout.total
-        cut = total is None or left < total
-        limit = aiohttp.ClientTimeout(total=left if cut else total, connect=timeout.connect)
-        return {**options, "timeout": limit}, cut
-
-    def _map_exception(self, exc: BaseException, *, deadline_cut: bool) -> APIConnectionError:
-        """Translate an aiohttp or OS error, chained to a plain description only."""
-        if isinstance(exc, asyncio.TimeoutError):
-            if deadline_cut:
-                error: APIConnectionError = APITimeoutError(
-                    f"deadline of {self._config.deadline}s exceeded during the request"
-                )
-            else:
-                timeout = self._config.timeout
-                limits = [f"total={timeout.total}s"]
-                if timeout.connect is not None:
-                    limits.append(f"connect={timeout.connect}s")
-                error = APITimeoutError(
-                    f"Request timed out ({', '.join(limits)} per attempt; {type(exc).__name__})"
-                )
-            error.__cause__ = TimeoutError()
-            return error
-        if isinstance(exc, aiohttp.ClientResponseError):
-            # Raised while reading the status line and headers: not a response at all.
-            detail = self._scrubber.text(" ".join(str(exc.message).split()))
-            error = APIConnectionError(f"malformed HTTP response from the server: {detail}")
-            error.__cause__ = None
-            return error
-        detail = self._scrubber.text(str(exc) or type(exc).__name__)
-        error = APIConnectionError(f"Connection error: {type(exc).__name__}: {detail}")
-        error.__cause__ = _plain_os_error(exc)
-        return error
+            return body_error(status, headers, failure, self._config, self._scrubber)
+        return connection_error(failure, self._config, self._scrubber, deadline_cut=deadline_cut)
 
     def _count_retry(
         self, method: str, path: str, attempt: int, cause: APIConnectionError | int, delay: float
     ) -> None:
         self._counters.retries += 1
         if logger.isEnabledFor(logging.INFO):
-            reason = f"HTTP {cause}" if isinstance(cause, int) else type(cause).__name__
-            logger.info(
-                "%s %s failed (%s); retry %d of %d in %.2f s",
-                method,
-                path,
-                reason,
-                attempt,
-                self._config.max_retries,
-                delay,
-            )
+            log_retry(method, path, attempt, self._config.max_retries, cause, delay)
 
     async def _sleep_before_retry(
         self, method: str, path: str, attempt: int, cause: APIConnectionError | int, delay: float
     ) -> None:
         self._count_retry(method, path, attempt, cause, delay)
         await self._clock.sleep(delay)
-
-
-def _plain_os_error(exc: BaseException) -> OSError | None:
-    """The operating-system error under ``exc``, as a fresh exception with no traceback.
-
-    aiohttp's connection errors wrap it (``os_error``, ``certificate_error``); an OSError
-    raised by asyncio itself is one. The copy carries no frames and no aiohttp object, so
-    ``isinstance(err.__cause__, ssl.SSLError)`` still works while nothing that held the
-    request's headers can be reached from the error.
-    """
-    inner = getattr(exc, "certificate_error", None) or getattr(exc, "os_error", None) or exc
-    if not isinstance(inner, OSError):
-        return None
-    # The nearest class of Python's own (ConnectionResetError for aiohttp's
-    # ClientConnectionResetError): aiohttp's classes may carry connection details.
-    cls = next(c for c in type(inner).__mro__ if c.__module__ in _PLAIN_MODULES)
-    try:
-        plain: OSError = cls(*inner.args)
-    except Exception:  # an unusual __init__: fall back to the base class
-        plain = OSError(inner.errno, inner.strerror)
-    for name in ("library", "reason", "verify_code", "verify_message"):  # ssl errors
-        if hasattr(inner, name) and not hasattr(plain, name):
-            setattr(plain, name, getattr(inner, name))
-    return plain

@@ -45,7 +45,14 @@ from typing import Final, Protocol
 
 import msgspec
 
-from chirp_async import APIError, APIStatusError, AsyncChirp, BatchAbortedError, ChirpError
+from chirp_async import (
+    APIError,
+    APIStatusError,
+    AsyncChirp,
+    BatchAbortedError,
+    ChirpError,
+    defaults,
+)
 from chirp_async.cli import idfile
 from chirp_async.testing import MockChirpServer
 
@@ -61,7 +68,7 @@ __all__ = [
     "read_ids",
 ]
 
-DEFAULT_CONCURRENCY: Final = 16
+DEFAULT_CONCURRENCY: Final = defaults.CONCURRENCY
 
 ProgressCallback = Callable[[int, "int | None", int], object]
 """``on_progress(done, total, failed)``, as ``iter_many`` calls it (``total`` may be None)."""

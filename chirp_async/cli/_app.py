@@ -6,7 +6,7 @@ from typing import Annotated, Final
 import typer
 from rich.console import Console
 
-from chirp_async import __version__
+from chirp_async import __version__, defaults
 
 from ._calls import calls_app
 from ._demo import demo
@@ -17,11 +17,7 @@ from ._runtime import CliState, EventLoop, LogLevel, configure_logging
 __all__ = ["build_app", "run"]
 
 PROG_NAME: Final = "chirp-async"
-ENV_API_KEY: Final = "CHIRP_API_KEY"
-ENV_BASE_URL: Final = "CHIRP_BASE_URL"
-ENV_LOOP: Final = "CHIRP_LOOP"
-ENV_LOG: Final = "CHIRP_LOG"
-DEFAULT_BASE_URL: Final = "https://api.buildwithchirp.com"
+ENV_LOOP: Final = "CHIRP_LOOP"  # the command line's own; the SDK's come from defaults
 _HELP: Final = """Command line for the Chirp API, built on the chirp_async SDK.
 
 Try it without a key: `chirp-async demo`, or `chirp-async mock serve` in one terminal and
@@ -45,7 +41,7 @@ def _main(
         str | None,
         typer.Option(
             metavar="KEY",
-            envvar=ENV_API_KEY,
+            envvar=defaults.ENV_API_KEY,
             show_envvar=True,
             show_default=False,
             help="App key (sk_live_app_... or sk_test_app_...); prefer the environment variable.",
@@ -55,9 +51,9 @@ def _main(
         str | None,
         typer.Option(
             metavar="URL",
-            envvar=ENV_BASE_URL,
+            envvar=defaults.ENV_BASE_URL,
             show_envvar=True,
-            help=f"API root [default: {DEFAULT_BASE_URL}].",
+            help=f"API root [default: {defaults.BASE_URL}].",
         ),
     ] = None,
     allow_insecure_http: Annotated[
@@ -84,7 +80,7 @@ def _main(
     log_level: Annotated[
         LogLevel | None,
         typer.Option(
-            envvar=ENV_LOG,
+            envvar=defaults.ENV_LOG,
             show_envvar=True,
             case_sensitive=False,
             help="Log the SDK's requests to stderr.",

@@ -8,7 +8,7 @@ from typing import Annotated, BinaryIO, Final
 import typer
 from rich.console import Console
 
-from chirp_async import Call, ChirpError, InvalidCallIdError, rejects_key
+from chirp_async import Call, ChirpError, InvalidCallIdError, defaults, rejects_key
 
 from ._batch import run_batch
 from ._help import ChirpCommand, ChirpGroup
@@ -31,7 +31,6 @@ from ._tables import call_table
 
 __all__ = ["calls_app"]
 
-DEFAULT_CONCURRENCY: Final = 16
 _STDOUT_NAME: Final = "-"
 
 
@@ -134,7 +133,7 @@ def get_many(
     concurrency: Annotated[
         int,
         typer.Option("--concurrency", "-c", metavar="N", min=1, help="Requests in flight at most."),
-    ] = DEFAULT_CONCURRENCY,
+    ] = defaults.CONCURRENCY,
     output: Annotated[
         str | None,
         typer.Option(

@@ -16,11 +16,11 @@ from .._errors import (
     CallIdTypeError,
     ChirpError,
     InvalidCallIdError,
-    rejects_key,
 )
 from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, map_unique
 from .._models import Call, parse_call
 from .._response import APIResponse
+from .._status_errors import rejects_key
 from .._transport import RawResponse, Transport
 
 __all__ = ["Calls", "CallsWithRawResponse", "validate_call_id"]

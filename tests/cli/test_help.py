@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from chirp_async import AsyncChirp
-from chirp_async.cli._app import DEFAULT_BASE_URL
+from chirp_async.defaults import BASE_URL as DEFAULT_BASE_URL
 
 from .helpers import SECRET_KEY, WAIT, subprocess_env
 

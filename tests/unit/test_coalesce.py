@@ -18,7 +18,7 @@ from chirp_async import (
     RateLimitError,
 )
 from chirp_async._coalesce import SingleFlight, copy_exception
-from chirp_async._errors import make_status_error
+from chirp_async._status_errors import make_status_error
 
 BOUND = 5.0  # seconds; a backstop for waits that should end at once, never a speed check
 FOLLOWERS = 4

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from chirp_async import APIResponseValidationError, APIStatusError, Call
-from chirp_async._errors import make_status_error
 from chirp_async._models import parse_call
 from chirp_async._response import RateLimitInfo
 from chirp_async._retry import RetryPolicy
+from chirp_async._status_errors import make_status_error
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
