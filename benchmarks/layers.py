@@ -75,14 +75,25 @@ class _StandInResponse:
 
 
 class _StandInSession:
-    """The part of `aiohttp.ClientSession` the transport calls, answering at once."""
+    """The part of `aiohttp.ClientSession` the transport calls, answering at once.
+
+    Each call ID gets its own prepared response (the client checks that the answer is
+    for the ID it asked), built before the measurement.
+    """
 
     connector = None
     closed = False
 
     def __init__(self, body: bytes, real: aiohttp.ClientSession) -> None:
         self._response = _StandInResponse(body)
+        self._by_id: dict[str, _StandInResponse] = {}
         self._real = real
+
+    def prepare(self, ids: list[str]) -> None:
+        """Build the response for each of ``ids``."""
+        for call_id in ids:
+            response = _StandInResponse(_BODY_TEMPLATE % call_id.encode())
+            self._by_id["/v1/calls/" + call_id] = response
 
     async def close(self) -> None:
         """Close the real session this one stands in for."""
@@ -92,7 +103,8 @@ class _StandInSession:
         return self._response
 
     def request(self, method: str, url: object, **kwargs: Any) -> _StandInResponse:
-        return self._response
+        # raw_path, not name: yarl computes `name` anew (1.5 us), `raw_path` is cheap (0.2 us).
+        return self._by_id.get(getattr(url, "raw_path", ""), self._response)
 
 
 def _stand_in(client: AsyncChirp, body: bytes) -> _StandInSession:
@@ -123,6 +135,7 @@ async def measure(n: int, rounds: int) -> list[tuple[str, float, float | None]]:
 
     async with AsyncChirp(KEY, base_url=BASE_URL) as client:
         session = _stand_in(client, body)
+        session.prepare(ids)
         transport = client._transport
         calls = client.calls
         path = "/v1/calls/" + CALL_ID
@@ -186,7 +199,7 @@ async def measure(n: int, rounds: int) -> list[tuple[str, float, float | None]]:
             logger.setLevel(level)
 
     async with AsyncChirp(KEY, base_url=BASE_URL, deadline=60.0) as client:
-        _stand_in(client, body)
+        _stand_in(client, body).prepare(ids)
         calls = client.calls
 
         async def get_deadline(k: int) -> None:

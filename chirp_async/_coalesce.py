@@ -76,12 +76,20 @@ class SingleFlight(Generic[K, V]):
         """Keys being worked on now."""
         return len(self._flights)
 
-    async def run(self, key: K, work: Callable[[K], Awaitable[V]]) -> V:
+    async def run(
+        self,
+        key: K,
+        work: Callable[[K], Awaitable[V]],
+        before_following: Callable[[], object] | None = None,
+    ) -> V:
         """Return ``await work(key)``, sharing one execution among concurrent callers.
 
         Args:
             key: What identifies the work.
             work: The coroutine function to run for ``key``.
+            before_following: Called before joining another caller's execution; it may
+                raise to refuse (the leader's result would come from the leader's side,
+                e.g. another event loop's thread). The leader's own path checks for itself.
 
         Returns:
             The work's result.
@@ -95,6 +103,8 @@ class SingleFlight(Generic[K, V]):
         while True:
             followers = flights.get(key)
             if followers is not None:
+                if before_following is not None:
+                    before_following()
                 future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
                 followers[future] = None
                 try:

@@ -314,8 +314,8 @@ class LocalRateLimiter:
         reset = info.reset
         if reset is None or reset <= self._reset_passed:
             return  # no usable headers, or a straggler from a window already over
-        if not self._plausible(reset):
-            return
+        if reset != self._window_reset and not self._plausible(reset):
+            return  # (the window's own reset was judged when it first came)
         remaining = info.remaining
         if remaining is None:
             return

@@ -26,7 +26,11 @@ def header_int(headers: Mapping[str, str], name: str) -> int | None:
     Returns:
         The value; ``None`` when absent, not an integer, negative or absurdly large.
     """
-    value = headers.get(name)
+    return _count(headers.get(name))
+
+
+def _count(value: str | None) -> int | None:
+    """A header value as a non-negative int of sane size, else ``None``."""
     if value is None or len(value) > 40:
         return None
     try:
@@ -63,10 +67,11 @@ class RateLimitInfo(msgspec.Struct, frozen=True, gc=False):
         Returns:
             The parsed values.
         """
+        get = headers.get  # runs on every response: one lookup of the method, positional args
         return cls(
-            limit=header_int(headers, "x-ratelimit-limit"),
-            remaining=header_int(headers, "x-ratelimit-remaining"),
-            reset=header_int(headers, "x-ratelimit-reset"),
+            _count(get("x-ratelimit-limit")),
+            _count(get("x-ratelimit-remaining")),
+            _count(get("x-ratelimit-reset")),
         )
 
 

@@ -245,8 +245,7 @@ class Transport:
                     else:
                         await slot_within(slots, deadline_at, clock, config)
                 try:
-                    if pool.closed:
-                        raise ClientStateError(CLOSED_MESSAGE)
+                    # A closed pool's session raises RuntimeError: mapped below, as closed.
                     attempt_started = time.perf_counter()
                     async with session.request(method, url, **options) as resp:
                         status = resp.status
@@ -309,10 +308,13 @@ class Transport:
                 if pending is not None:
                     await pending
                 counters.successes += 1
-                if self._shared.budget is not None:
-                    self._shared.budget.refill()
+                budget = self._shared.budget
+                if budget is not None and budget.tokens < budget.capacity:
+                    budget.refill()
                 data = self._scrubber.body(data)
-                request_id = self._scrubber.optional_text(headers.get(_REQUEST_ID_HEADER))
+                request_id = headers.get(_REQUEST_ID_HEADER)
+                if request_id is not None:
+                    request_id = self._scrubber.text(request_id)
                 if logger.isEnabledFor(logging.DEBUG):
                     log_response(method, path, status, attempt, attempt_started, request_id)
                 return RawResponse(

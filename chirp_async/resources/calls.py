@@ -147,7 +147,9 @@ class Calls:
         self._flights: SingleFlight[str, Call] = SingleFlight()
         # A validated ID's fetch, shared by concurrent callers: a partial rather than a
         # coroutine function, so that no coroutine level is added to each request.
-        self._shared_fetch = functools.partial(self._flights.run, work=self._fetch)
+        self._shared_fetch = functools.partial(
+            self._flights.run, work=self._fetch, before_following=transport.check_loop
+        )
         self.with_raw_response: CallsWithRawResponse = CallsWithRawResponse(transport)
 
     async def _fetch(self, call_id: str) -> Call:
@@ -159,7 +161,7 @@ class Calls:
                 self._counters.cache_hits += 1
                 return cached
             self._counters.cache_misses += 1
-        raw = await self._transport.get(_CALLS_PATH + call_id)
+        raw = await self._transport.request("GET", _CALLS_PATH + call_id)
         call = parse_call(
             raw.body, status_code=raw.status_code, request_id=raw.request_id, call_id=call_id
         )
@@ -168,15 +170,14 @@ class Calls:
         return call
 
     def _checked_fetch(self, call_id: str) -> Awaitable[Call]:
-        """Validate, check the loop, then the shared fetch; without a coroutine of its own.
+        """Validate, then the shared fetch; without a coroutine of its own.
 
         An invalid ID raises here, when the caller calls this (inside a worker's ``try``).
-        So does a client closed or bound to another loop: before joining another caller's
-        request, whose result that other loop would deliver from its own thread.
+        A client closed or bound to another loop raises too: in the transport when this
+        call leads, before joining when it would follow another caller's request (whose
+        result that other loop would deliver from its own thread).
         """
-        call_id = validate_call_id(call_id)
-        self._transport.check_loop()
-        return self._shared_fetch(call_id)
+        return self._shared_fetch(validate_call_id(call_id))
 
     async def get(self, call_id: str) -> Call:
         """Fetch one call by ID.
