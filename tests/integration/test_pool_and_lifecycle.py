@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from chirp_async import AsyncChirp, ClientStateError
+from chirp_async import AsyncChirp, ClientStateError, InternalServerError
 from chirp_async.testing import Fault, MockChirpServer
 
 from .conftest import ClientFactory
@@ -49,8 +49,9 @@ async def test_with_options_max_retries_applies_to_its_requests_only(
     no_retry = client.with_options(max_retries=0)
     server.script(CALL_ID, 503)
 
-    with pytest.raises(Exception, match="503"):
+    with pytest.raises(InternalServerError) as info:
         await no_retry.calls.get(CALL_ID)
+    assert info.value.status_code == 503
     server.script(CALL_ID, 503)
     await client.calls.get(CALL_ID)
 

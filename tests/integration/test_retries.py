@@ -7,14 +7,19 @@ import pytest
 from chirp_async import (
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     AsyncChirp,
+    AuthenticationError,
     BadRequestError,
     ConflictError,
     InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     RetryPolicy,
     Timeout,
+    UnprocessableEntityError,
 )
 from chirp_async.testing import FakeClock, Fault, MockChirpServer
 
@@ -62,16 +67,26 @@ async def test_max_retries_bounds_attempts_exactly(
     assert server.requests_for(CALL_ID) == max_retries + 1
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (422, UnprocessableEntityError),
+    ],
+)
 async def test_non_retryable_4xx_is_sent_once(
-    client: AsyncChirp, server: MockChirpServer, status: int
+    client: AsyncChirp, server: MockChirpServer, status: int, error: type[APIStatusError]
 ) -> None:
     server.script(CALL_ID, status)
 
-    with pytest.raises(Exception) as info:
+    with pytest.raises(APIStatusError) as info:
         await client.calls.get(CALL_ID)
 
-    assert getattr(info.value, "status_code", None) == status
+    assert type(info.value) is error
+    assert info.value.status_code == status
     assert server.requests_for(CALL_ID) == 1
 
 

@@ -92,6 +92,7 @@ def soak_server() -> Iterator[tuple[str, str]]:
 
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+@pytest.mark.slow
 async def test_soak_loses_nothing_and_leaks_nothing(soak_server: tuple[str, str]) -> None:
     base_url, api_key = soak_server
     outcomes: collections.Counter[str] = collections.Counter()

@@ -491,3 +491,8 @@ def test_plain_http_to_another_host_is_an_insecure_base_url_error(api_key: str) 
         AsyncChirp(api_key, base_url="http://chirp.internal")
     assert isinstance(info.value, ConfigurationError)
     assert isinstance(info.value, ValueError)
+
+
+def test_base_url_with_space_in_host_is_rejected(api_key: str) -> None:
+    with pytest.raises(ValueError, match="invalid host name"):
+        AsyncChirp(api_key, base_url="https:// bad host")

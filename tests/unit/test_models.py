@@ -6,7 +6,7 @@ import datetime
 
 import msgspec
 import pytest
-from unit_support import EXAMPLE_BODY, EXAMPLE_CALL, example_body
+from unit_support import EXAMPLE_BODY, example_body
 
 from chirp_async import (
     APIResponseValidationError,
@@ -236,27 +236,6 @@ def test_validation_error_message_truncates_long_bodies() -> None:
     assert info.value.body == body
 
 
-def test_example_dict_matches_the_body_in_the_docs_order() -> None:
-    assert list(EXAMPLE_CALL) == [
-        "id",
-        "appId",
-        "direction",
-        "status",
-        "fromAddress",
-        "toAddress",
-        "fromChannel",
-        "toChannel",
-        "duration",
-        "endReason",
-        "metadata",
-        "livekitRoomName",
-        "startedAt",
-        "answeredAt",
-        "endedAt",
-        "createdAt",
-    ]
-
-
 # --- a deliberate leniency: nullable fields may be missing ---------------------------------
 
 NULLABLE_FIELDS = ["duration", "endReason", "livekitRoomName", "startedAt", "answeredAt", "endedAt"]
@@ -295,3 +274,12 @@ def test_a_missing_required_field_stays_an_error(field: str) -> None:
     with pytest.raises(APIResponseValidationError) as caught:
         parse_call(example_body(**{field: ...}))
     assert f"Object missing required field `{field}`" in str(caught.value)
+
+
+def test_offsetless_timestamp_is_rejected() -> None:
+    body = EXAMPLE_BODY.replace(
+        b'"createdAt":"2026-01-15T10:30:00Z"', b'"createdAt":"2026-01-15T10:30:00"'
+    )
+    assert body != EXAMPLE_BODY
+    with pytest.raises(APIResponseValidationError, match=r"createdAt"):
+        parse_call(body)

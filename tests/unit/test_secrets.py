@@ -269,3 +269,33 @@ async def test_debug_logs_never_contain_the_key(
         _assert_hidden(repr(record.args), api_key)
         _assert_hidden(repr(record.__dict__), api_key)
     _assert_hidden(caplog.text, api_key)
+
+
+# --- found while the unit suite was written ---------------------------------------------
+
+
+async def test_2xx_body_echoing_the_key_is_scrubbed(
+    make_client: Callable[..., AsyncChirp], api_key: str
+) -> None:
+    client = make_client()
+    with aioresponses() as mock:
+        mock.get(CALL_URL, status=200, payload={"error": f"invalid key {api_key}"})
+        exc = await raised(client.calls.get(CALL_ID), ChirpError)
+    assert "UNITSECRET" not in str(exc)
+    assert b"UNITSECRET" not in exc.body  # type: ignore[attr-defined]
+
+
+def _build(**kwargs: object) -> BaseException:
+    try:
+        AsyncChirp(**kwargs)  # type: ignore[arg-type]
+    except Exception as exc:
+        return exc
+    raise AssertionError
+
+
+def test_constructor_error_traceback_with_locals_renders_and_hides_key(api_key: str) -> None:
+    exc = _build(api_key=api_key, base_url="ftp://x")
+    # drop the _build frame (it holds kwargs): start at AsyncChirp.__init__
+    exc.__traceback__ = exc.__traceback__.tb_next  # type: ignore[union-attr]
+    text = "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+    assert "UNITSECRET" not in text

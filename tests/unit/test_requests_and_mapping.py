@@ -1,4 +1,8 @@
-"""What the client sends (URL, headers, options) and how it retries, seen through aioresponses."""
+"""What the client sends (URL, headers, options) and how answers map to results and errors.
+
+Seen through aioresponses: no socket. How often the client retries is the retry decision's
+(unit/test_retry_state.py) and is counted over sockets (integration/test_retries.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from unit_support import (
     TEST_CALL_ID,
     call_url,
     example_body,
+    raised,
     request_count,
     requests_to,
     sent_timeout,
@@ -29,14 +34,11 @@ from chirp_async import (
     APIResponse,
     APITimeoutError,
     AsyncChirp,
-    BadRequestError,
     Call,
-    ConflictError,
-    InternalServerError,
+    ChirpError,
     NotFoundError,
     RateLimitError,
     RateLimitInfo,
-    RetryPolicy,
 )
 from chirp_async._models import parse_call
 from chirp_async.testing import FakeClock
@@ -211,134 +213,8 @@ async def test_no_timeout_passes_no_limit(make_client: Callable[..., AsyncChirp]
     assert sent_timeout(client, request) == aiohttp.ClientTimeout(total=None, connect=None)
 
 
-# --- retries -------------------------------------------------------------------------------
-
-
-async def test_get_retries_503_twice_then_returns_call(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float]
-) -> None:
-    client = make_client()
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=503, headers=FAST_RETRY)
-        mock.get(CALL_URL, status=503, headers=FAST_RETRY)
-        mock.get(CALL_URL, body=EXAMPLE_BODY)
-        call = await client.calls.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 3
-    assert call == EXAMPLE
-    assert sleeps == pytest.approx([0.001, 0.001], abs=1e-9)
-
-
-@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
-async def test_get_retries_each_retryable_status(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float], status: int
-) -> None:
-    client = make_client()
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=status, headers=FAST_RETRY)
-        mock.get(CALL_URL, body=EXAMPLE_BODY)
-        raw = await client.calls.with_raw_response.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 2
-    assert raw.attempts == 2
-    assert sleeps == pytest.approx([0.001], abs=1e-9)
-
-
-@pytest.mark.parametrize(
-    ("status", "cls"),
-    [(400, BadRequestError), (404, NotFoundError), (501, InternalServerError)],
-)
-async def test_get_does_not_retry_final_statuses(
-    make_client: Callable[..., AsyncChirp],
-    sleeps: list[float],
-    status: int,
-    cls: type[Exception],
-) -> None:
-    client = make_client()
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=status, headers=FAST_RETRY, repeat=True)
-        with pytest.raises(cls):
-            await client.calls.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 1
-    assert sleeps == pytest.approx([], abs=1e-9)
-
-
-@pytest.mark.parametrize(("status", "cls"), [(503, InternalServerError), (409, ConflictError)])
-async def test_get_with_max_retries_zero_sends_one_request(
-    make_client: Callable[..., AsyncChirp],
-    sleeps: list[float],
-    status: int,
-    cls: type[Exception],
-) -> None:
-    client = make_client(max_retries=0)
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=status, headers=FAST_RETRY, repeat=True)
-        with pytest.raises(cls):
-            await client.calls.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 1
-    assert sleeps == pytest.approx([], abs=1e-9)
-
-
-async def test_get_gives_up_after_max_retries_with_last_status_error(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float]
-) -> None:
-    client = make_client(max_retries=3)
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=502, headers=FAST_RETRY, repeat=3)
-        mock.get(CALL_URL, status=504, headers={**FAST_RETRY, "x-request-id": "req_last"})
-        with pytest.raises(InternalServerError) as info:
-            await client.calls.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 4
-    assert info.value.status_code == 504
-    assert info.value.request_id == "req_last"
-    assert sleeps == pytest.approx([0.001, 0.001, 0.001], abs=1e-9)
-
-
-async def test_get_waits_retry_after_seconds_before_retrying(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float]
-) -> None:
-    client = make_client(max_retries=1)
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=429, headers={"Retry-After": "0.004"}, payload={"error": "x"})
-        mock.get(CALL_URL, body=EXAMPLE_BODY)
-        assert await client.calls.get(CALL_ID) == EXAMPLE
-        assert len(requests_to(mock, CALL_URL)) == 2
-    assert sleeps == pytest.approx([0.004], abs=1e-9)
-
-
-async def test_get_prefers_retry_after_ms_over_retry_after(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float]
-) -> None:
-    client = make_client(max_retries=1)
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=503, headers={"Retry-After": "30", "retry-after-ms": "3"})
-        mock.get(CALL_URL, body=EXAMPLE_BODY)
-        await client.calls.get(CALL_ID)
-    assert sleeps == pytest.approx([0.003], abs=1e-9)
-
-
-async def test_get_caps_a_huge_retry_after_at_max_retry_after(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float]
-) -> None:
-    policy = RetryPolicy(initial_delay=0.001, max_delay=0.002, max_retry_after=0.003)
-    client = make_client(max_retries=1, retry_policy=policy)
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=503, headers={"Retry-After": "99999"})
-        mock.get(CALL_URL, body=EXAMPLE_BODY)
-        await client.calls.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 2
-    assert sleeps == pytest.approx([0.003], abs=1e-9)
-
-
-async def test_get_uses_jittered_backoff_without_retry_after(
-    make_client: Callable[..., AsyncChirp], sleeps: list[float]
-) -> None:
-    policy = RetryPolicy(initial_delay=0.004, max_delay=0.01, random=lambda: 0.0)
-    client = make_client(max_retries=3, retry_policy=policy)
-    with aioresponses() as mock:
-        mock.get(CALL_URL, status=500, repeat=3)
-        mock.get(CALL_URL, body=EXAMPLE_BODY)
-        await client.calls.get(CALL_ID)
-        assert len(requests_to(mock, CALL_URL)) == 4
-    assert sleeps == pytest.approx([0.002, 0.004, 0.005], abs=1e-9)
+# --- status and failure mapping (the retry decision: unit/test_retry_state.py; retries over
+# sockets: integration/test_retries.py) -------------------------------------------------------
 
 
 async def test_rate_limit_error_after_retries_carries_retry_after(
@@ -509,3 +385,22 @@ async def test_raw_response_raises_status_errors_like_get(
         mock.get(CALL_URL, status=404, payload={"error": {"type": "x", "message": "gone"}})
         with pytest.raises(NotFoundError):
             await client.calls.with_raw_response.get(CALL_ID)
+
+
+async def test_user_session_with_raise_for_status_still_maps_statuses(api_key: str) -> None:
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        client = AsyncChirp(api_key, session=session, max_retries=0)
+        with aioresponses() as mock:
+            mock.get(CALL_URL, status=404, payload={"error": {"type": "x", "message": "gone"}})
+            with pytest.raises(NotFoundError):
+                await client.calls.get(CALL_ID)
+
+
+async def test_timeout_message_without_connect_limit(
+    make_client: Callable[..., AsyncChirp],
+) -> None:
+    client = make_client(max_retries=0, timeout=5)
+    with aioresponses() as mock:
+        mock.get(CALL_URL, exception=asyncio.TimeoutError())
+        exc = await raised(client.calls.get(CALL_ID), ChirpError)
+    assert str(exc) == "Request timed out (total=5.0s per attempt; TimeoutError)"
