@@ -1,4 +1,4 @@
-"""The exception tree of chirp_async and the factory that maps an HTTP error response to it.
+"""The exception tree of chirp_async: one class per kind of failure, the facts in attributes.
 
 ```
 ChirpError

@@ -209,7 +209,8 @@ async def run_all(
     Args:
         items: A sync or async iterable, read lazily.
         work: The coroutine function to run per item.
-        concurrency: How many items may be worked on at once (>= 1).
+        concurrency: How many items may be worked on at once (>= 1; checked by the caller,
+            once, with `check_concurrency`).
         catch: Exception classes that are outcomes rather than failures.
         on_done: Called with ``(item, result_or_exception)`` as each item completes.
         stop: When to stop starting work, and what the items not started get.
@@ -218,7 +219,6 @@ async def run_all(
         Exception: From the input iterable, ``on_done``, or ``work`` when not in
             ``catch``; the other items are cancelled first.
     """
-    check_concurrency(concurrency)
     source = _Source(items)
 
     def deliver(item: T, outcome: R | E) -> bool:
@@ -253,7 +253,8 @@ async def fan_out(
     Args:
         items: A sync or async iterable, read lazily.
         work: The coroutine function to run per item.
-        concurrency: How many items may be worked on at once (>= 1).
+        concurrency: How many items may be worked on at once (>= 1; checked by the caller,
+            once, with `check_concurrency`).
         catch: Exception classes that are outcomes rather than failures.
         stop: When to stop starting work, and what the items not started get.
 
@@ -263,7 +264,6 @@ async def fan_out(
     Raises:
         Exception: From the input iterable, or from ``work`` when not in ``catch``.
     """
-    check_concurrency(concurrency)
     source = _Source(items)
     out_send, out_receive = anyio.create_memory_object_stream[tuple[T, "R | E"]](concurrency)
 
@@ -347,7 +347,6 @@ async def map_unique(
     Raises:
         Exception: An outcome ``raise_if`` picked, or anything not in ``catch``.
     """
-    check_concurrency(concurrency)
     item_list = list(items)
     total = len(item_list)
     slots: list[R | E | None] = [None] * total
