@@ -1,4 +1,4 @@
-"""The calls resource: get, get_many and iter_many over one fetch path, and the raw-response twin."""
+"""The calls resource: get, get_many and iter_many over one fetch path; the raw twin."""
 
 from __future__ import annotations
 
