@@ -55,10 +55,13 @@ typecheck-public: $(VENV)/.installed-dev
 	PATH="$(abspath $(BIN)):$$PATH" PYRIGHT_PYTHON_IGNORE_WARNINGS=1 \
 		$(BIN)/pyright --verifytypes chirp_async --ignoreexternal
 
-# coverage starts before pytest so the modules its pytest11 plugin imports are measured too
+# Two workers (pytest-xdist): the suite mostly waits on sockets and subprocesses, and CI has
+# two cores. coverage starts before pytest, so the modules its pytest11 plugin imports are
+# measured too, and follows every subprocess (the workers, the CLI): see [tool.coverage.run].
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m coverage erase
-	$(BIN)/python -m coverage run -m pytest
+	$(BIN)/python -m coverage run -m pytest -n 2
+	$(BIN)/python -m coverage combine --quiet
 	$(BIN)/python -m coverage report
 
 # API reference pages are generated from the docstrings; --strict turns warnings into errors.
@@ -72,7 +75,7 @@ docs-serve: $(VENV)/.installed-docs
 # The whole suite once more in asyncio debug mode with Python's dev mode (slow callbacks,
 # never-awaited coroutines, unclosed resources); the soak (marked slow) runs once, above.
 pytest-debug: $(VENV)/.installed-dev
-	PYTHONASYNCIODEBUG=1 $(BIN)/python -X dev -m pytest -q -m "not slow"
+	PYTHONASYNCIODEBUG=1 $(BIN)/python -X dev -m pytest -q -n 2 -m "not slow"
 
 test: lint typecheck typecheck-public pytest pytest-debug docs
 
