@@ -17,7 +17,11 @@ granted: with slots exactly ``period / limit`` apart, a request delayed a little
 the one ``limit`` slots later (scheduling, network) puts ``limit + 1`` arrivals in one of
 the server's windows, and a 429 pauses everyone (the docs show ``Retry-After: 30``). With
 ``margin`` seconds added to each period, arrivals may jitter by up to ``margin`` seconds
-without that happening; the default costs 0.8 % of the API's 120 a minute.
+without that happening. The default scales with the period (`default_margin`): a fiftieth
+of it, at most half a second. For the API's 60 s window that is 0.5 s (0.8 % of its 120 a
+minute); for a 1 s window 20 ms (2 %), where a fixed 0.5 s would cost a third of the
+budget. 20 ms covers the scheduling jitter of a loaded machine on loopback (measured by
+``benchmarks/shared_limit.py``: at most a few 429s in 600 requests, K processes).
 """
 
 from __future__ import annotations
@@ -43,10 +47,12 @@ if TYPE_CHECKING:
     from .._clock import Clock
     from .._response import RateLimitInfo
 
-__all__ = ["DEFAULT_MARGIN", "RedisRateLimiter"]
+__all__ = ["DEFAULT_MARGIN_SHARE", "MAX_DEFAULT_MARGIN", "RedisRateLimiter", "default_margin"]
 
-DEFAULT_MARGIN: Final = 0.5
-"""Seconds added to each period when spacing slots (see the module docstring)."""
+DEFAULT_MARGIN_SHARE: Final = 1 / 50
+"""The default margin as a share of the period (see the module docstring)."""
+MAX_DEFAULT_MARGIN: Final = 0.5
+"""The default margin never exceeds this many seconds, however long the period."""
 _STATE_TTL_MS: Final = 1_000
 """How long the key's state outlives its last slot or pause (it means nothing after)."""
 _RESET_MARGIN: Final = 0.05
@@ -57,6 +63,18 @@ clock and the store's differ a little) and still be believed; one further away i
 _PAUSE_DEDUP: Final = 0.05
 """A Retry-After ending within this many seconds of a pause already known is not sent again
 (a burst of 429s carries the same pause)."""
+
+
+def default_margin(period: float) -> float:
+    """Return the margin used when none is given: ``min(0.5, period / 50)`` seconds.
+
+    Args:
+        period: The limit's window, in seconds.
+
+    Returns:
+        0.5 for the API's 60 s window, 0.02 for a 1 s window.
+    """
+    return min(MAX_DEFAULT_MARGIN, period * DEFAULT_MARGIN_SHARE)
 
 
 @final
@@ -87,7 +105,9 @@ class RedisRateLimiter:
         period: The window, in seconds.
         margin: Seconds added to ``period`` when spacing slots, so that requests arriving
             up to that much later or earlier than granted still never put ``limit + 1``
-            in one of the API's windows. 0 spaces slots exactly ``period / limit`` apart.
+            in one of the API's windows. 0 spaces slots exactly ``period / limit`` apart;
+            ``None`` (the default) takes `default_margin` of the period: a fiftieth of
+            it, at most 0.5 s.
         on_unavailable: When the store does not answer: ``"local"`` paces this process
             alone at ``limit`` per ``period`` (one warning logged per outage) and returns
             to the store once it answers (so K processes may send K times the budget
@@ -135,7 +155,7 @@ class RedisRateLimiter:
         limit: int = 120,
         period: float = 60.0,
         on_unavailable: Literal["local", "raise"] = "local",
-        margin: float = DEFAULT_MARGIN,
+        margin: float | None = None,
         prefix: str = "chirp_async",
         store_timeout: float = 1.0,
         recheck_interval: float = 5.0,
@@ -143,7 +163,11 @@ class RedisRateLimiter:
     ) -> None:
         self._limit = check_positive_int("limit", limit)
         self._period = check_seconds("period", period)
-        self._margin = check_seconds("margin", margin, minimum=0.0, allow_minimum=True)
+        self._margin = (
+            default_margin(self._period)
+            if margin is None
+            else check_seconds("margin", margin, minimum=0.0, allow_minimum=True)
+        )
         if on_unavailable not in ("local", "raise"):
             raise ValueError(f"on_unavailable must be 'local' or 'raise', got {on_unavailable!r}")
         self._on_unavailable = on_unavailable
@@ -177,6 +201,11 @@ class RedisRateLimiter:
     def period(self) -> float:
         """The window, in seconds."""
         return self._period
+
+    @property
+    def margin(self) -> float:
+        """Seconds added to `period` when spacing slots (`default_margin` unless given)."""
+        return self._margin
 
     @property
     def interval(self) -> float:

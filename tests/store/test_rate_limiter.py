@@ -17,6 +17,7 @@ import redis
 from chirp_async import APITimeoutError, ClientStateError, ConfigurationError, RateLimitInfo
 from chirp_async._limiter import LimiterState, RateLimiter
 from chirp_async.redis import RedisRateLimiter
+from chirp_async.redis._limiter import default_margin
 
 from .helpers import API_KEY, KEY_ID, OTHER_KEY_ID, WALL_START, FakeClock, HeldClock
 
@@ -80,10 +81,27 @@ async def test_the_margin_widens_every_slot_by_margin_over_limit(store_url: str)
     assert round((second.at - first.at) * 1e6) == 100_050_000
 
 
-def test_the_default_margin_is_half_a_second_a_period() -> None:
+def test_the_default_margin_is_half_a_second_for_the_apis_minute() -> None:
     limiter = RedisRateLimiter("redis://127.0.0.1:1/0")
-    assert (limiter.limit, limiter.period, limiter.interval) == (120, 60.0, 0.504167)
+    assert (limiter.limit, limiter.period, limiter.margin) == (120, 60.0, 0.5)
+    assert limiter.interval == 0.504167
     assert "margin=0.5" in repr(limiter)
+
+
+@pytest.mark.parametrize(
+    ("period", "margin"), [(1.0, 0.02), (10.0, 0.2), (25.0, 0.5), (3600.0, 0.5), (0.1, 0.002)]
+)
+def test_the_default_margin_is_a_fiftieth_of_the_period_at_most_half_a_second(
+    period: float, margin: float
+) -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", limit=50, period=period)
+    assert limiter.margin == pytest.approx(margin)
+    assert default_margin(period) == pytest.approx(margin)
+
+
+def test_an_explicit_margin_is_kept_even_zero() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", limit=50, period=1.0, margin=0.0)
+    assert (limiter.margin, limiter.interval) == (0.0, 0.02)
 
 
 async def test_interval_is_rounded_up_to_the_microsecond(store_url: str) -> None:
