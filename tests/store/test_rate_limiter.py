@@ -13,6 +13,7 @@ import re
 
 import pytest
 import redis
+import redis.asyncio
 
 from chirp_async import APITimeoutError, ClientStateError, ConfigurationError, RateLimitInfo
 from chirp_async._limiter import LimiterState, RateLimiter
@@ -427,3 +428,32 @@ async def test_state_expires_once_it_means_nothing(store_url: str, sync_store: r
         await limiter.acquire()
     ttl = sync_store.pttl(STATE_KEY)
     assert 100_000 < ttl <= 101_000  # the next slot is 100 s away, plus one second
+
+
+async def test_acquires_arriving_together_share_one_round_trip_and_keep_their_order(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = 0
+    async with redis.asyncio.Redis.from_url(store_url) as client:
+        evalsha = client.evalsha
+
+        async def counting_evalsha(*args: object) -> object:
+            nonlocal asked
+            asked += 1
+            return await evalsha(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(client, "evalsha", counting_evalsha)
+        async with RedisRateLimiter(client, limit=10, period=1.0, margin=0.0) as limiter:
+            limiter.bind(key_id=KEY_ID, clock=FakeClock())
+            first = await limiter.acquire_grant()
+            asked = 0
+            # Forty at once, and two that accept no wait at all: refused, nothing reserved.
+            grants = await asyncio.gather(
+                *(limiter.acquire_grant() for _ in range(40)),
+                *(limiter.acquire_grant(timeout=0.0) for _ in range(2)),
+                return_exceptions=True,
+            )
+    assert asked == 1
+    slots = [g.at for g in grants[:40] if not isinstance(g, BaseException)]
+    assert [round((s - first.at) * 10) for s in slots] == list(range(1, 41))  # in asking order
+    assert all(isinstance(g, APITimeoutError) for g in grants[40:])
