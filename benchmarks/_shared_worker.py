@@ -111,8 +111,8 @@ class _CountWarnings(logging.Handler):
 
 async def _run(job: Job) -> Outcome:
     outcome = Outcome()
-    if job.quiet:
-        logging.getLogger("chirp_async").setLevel(logging.ERROR)
+    # Pool processes are reused: the level is set for every job, not only quiet ones.
+    logging.getLogger("chirp_async").setLevel(logging.ERROR if job.quiet else logging.NOTSET)
     warnings = _CountWarnings()
     logging.getLogger("chirp_async.redis").addHandler(warnings)
     limiter: RecordingLimiter | None = None

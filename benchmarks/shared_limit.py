@@ -326,7 +326,7 @@ def main() -> None:
             "n": args.n,
             "limit": args.limit,
             "window": args.window,
-            "margin": default_margin(args.window),
+            "margin": default_margin(args.limit, args.window),
             "processes": counts,
         },
         "limit": [],

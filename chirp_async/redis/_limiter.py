@@ -19,11 +19,17 @@ granted: with slots exactly ``period / limit`` apart, a request delayed a little
 the one ``limit`` slots later (scheduling, network) puts ``limit + 1`` arrivals in one of
 the server's windows, and a 429 pauses everyone (the docs show ``Retry-After: 30``). With
 ``margin`` seconds added to each period, arrivals may jitter by up to ``margin`` seconds
-without that happening. The default scales with the period (`default_margin`): a fiftieth
-of it, at most half a second. For the API's 60 s window that is 0.5 s (0.8 % of its 120 a
-minute); for a 1 s window 20 ms (2 %), where a fixed 0.5 s would cost a third of the
-budget. 20 ms covers the scheduling jitter of a loaded machine on loopback (measured by
-``benchmarks/shared_limit.py``: at most a few 429s in 600 requests, K processes).
+without that happening.
+
+The default margin (`default_margin`) does more: it leaves one request of each window
+unused, ``period / (limit - 1)``, plus a jitter allowance of a hundredth of the period (at
+most 50 ms). Slots exactly ``period / limit`` apart fill every window to the brim, so the
+server's ``X-RateLimit-Remaining`` reads 0 after nearly every request of a saturated
+batch, and each time the limiter must pause until ``X-RateLimit-Reset``: whole Unix
+seconds, so up to a second lost each time. Against a 1 s sliding window that cost 1.77x
+the ideal wall time (``benchmarks/shared_limit.py``); with one request of headroom the
+budget is never announced spent and the run stays within a few percent of the ideal. For
+the API's 120 a minute the default is 0.55 s (0.9 % of the budget); for 50 a second, 31 ms.
 """
 
 from __future__ import annotations
@@ -50,12 +56,12 @@ if TYPE_CHECKING:
     from .._clock import Clock
     from .._response import RateLimitInfo
 
-__all__ = ["DEFAULT_MARGIN_SHARE", "MAX_DEFAULT_MARGIN", "RedisRateLimiter", "default_margin"]
+__all__ = ["JITTER_SHARE", "MAX_JITTER", "RedisRateLimiter", "default_margin"]
 
-DEFAULT_MARGIN_SHARE: Final = 1 / 50
-"""The default margin as a share of the period (see the module docstring)."""
-MAX_DEFAULT_MARGIN: Final = 0.5
-"""The default margin never exceeds this many seconds, however long the period."""
+JITTER_SHARE: Final = 1 / 100
+"""The default margin's jitter allowance, as a share of the period..."""
+MAX_JITTER: Final = 0.05
+"""...and at most this many seconds (arrival jitter on one network is milliseconds)."""
 _STATE_TTL_MS: Final = 1_000
 """How long the key's state outlives its last slot or pause (it means nothing after)."""
 _RESET_MARGIN: Final = 0.05
@@ -68,16 +74,22 @@ _PAUSE_DEDUP: Final = 0.05
 (a burst of 429s carries the same pause)."""
 
 
-def default_margin(period: float) -> float:
-    """Return the margin used when none is given: ``min(0.5, period / 50)`` seconds.
+def default_margin(limit: int, period: float) -> float:
+    """Return the margin used when none is given (see the module docstring).
+
+    One slot of each window left unused, ``period / (limit - 1)``, plus a jitter
+    allowance of ``min(0.05, period / 100)`` seconds.
 
     Args:
-        period: The limit's window, in seconds.
+        limit: Requests per period.
+        period: The window, in seconds.
 
     Returns:
-        0.5 for the API's 60 s window, 0.02 for a 1 s window.
+        About 0.55 s for the API's 120 per 60 s, 0.03 s for 50 per 1 s.
     """
-    return min(MAX_DEFAULT_MARGIN, period * DEFAULT_MARGIN_SHARE)
+    jitter = min(MAX_JITTER, period * JITTER_SHARE)
+    headroom = period / (limit - 1) if limit > 1 else 0.0
+    return headroom + jitter
 
 
 @final
@@ -109,8 +121,8 @@ class RedisRateLimiter:
         margin: Seconds added to ``period`` when spacing slots, so that requests arriving
             up to that much later or earlier than granted still never put ``limit + 1``
             in one of the API's windows. 0 spaces slots exactly ``period / limit`` apart;
-            ``None`` (the default) takes `default_margin` of the period: a fiftieth of
-            it, at most 0.5 s.
+            ``None`` (the default) takes `default_margin`: one request of each window
+            left unused, plus a little for jitter.
         on_unavailable: When the store does not answer: ``"local"`` paces this process
             alone at ``limit`` per ``period`` (one warning logged per outage) and returns
             to the store once it answers (so K processes may send K times the budget
@@ -168,7 +180,7 @@ class RedisRateLimiter:
         self._limit = check_positive_int("limit", limit)
         self._period = check_seconds("period", period)
         self._margin = (
-            default_margin(self._period)
+            default_margin(self._limit, self._period)
             if margin is None
             else check_seconds("margin", margin, minimum=0.0, allow_minimum=True)
         )
@@ -200,9 +212,7 @@ class RedisRateLimiter:
     async def _acquire_many(self, max_waits: list[int]) -> list[SlotReply]:
         key = self._key
         args: list[str | int] = [self._interval_us, _STATE_TTL_MS, *max_waits]
-        reply = await self._link.run(
-            lambda client: run_script(client, ACQUIRE_MANY, [key], args)
-        )
+        reply = await self._link.run(lambda client: run_script(client, ACQUIRE_MANY, [key], args))
         now_us, pause_us, why = as_int(reply[0]), as_int(reply[1]), reply[2]
         pairs = reply[3:]
         return [

@@ -82,22 +82,34 @@ async def test_the_margin_widens_every_slot_by_margin_over_limit(store_url: str)
     assert round((second.at - first.at) * 1e6) == 100_050_000
 
 
-def test_the_default_margin_is_half_a_second_for_the_apis_minute() -> None:
+def test_the_default_margin_leaves_one_request_of_the_apis_minute_unused() -> None:
     limiter = RedisRateLimiter("redis://127.0.0.1:1/0")
-    assert (limiter.limit, limiter.period, limiter.margin) == (120, 60.0, 0.5)
-    assert limiter.interval == 0.504167
-    assert "margin=0.5" in repr(limiter)
+    assert (limiter.limit, limiter.period) == (120, 60.0)
+    assert limiter.margin == pytest.approx(60 / 119 + 0.05)
+    assert limiter.interval == 0.504619
+    # Never 120 in any 60 s: 119 intervals span more than the window, with 50 ms to spare.
+    assert 119 * limiter.interval - 60.0 == pytest.approx(0.0497, abs=0.001)
+    assert "margin=0.554" in repr(limiter)
 
 
 @pytest.mark.parametrize(
-    ("period", "margin"), [(1.0, 0.02), (10.0, 0.2), (25.0, 0.5), (3600.0, 0.5), (0.1, 0.002)]
+    ("limit", "period", "margin"),
+    [
+        (50, 1.0, 1 / 49 + 0.01),
+        (120, 60.0, 60 / 119 + 0.05),
+        (10, 10.0, 10 / 9 + 0.05),
+        (1, 5.0, 0.05),
+        (100, 0.5, 0.5 / 99 + 0.005),
+    ],
 )
-def test_the_default_margin_is_a_fiftieth_of_the_period_at_most_half_a_second(
-    period: float, margin: float
+def test_the_default_margin_is_one_slot_of_headroom_plus_jitter(
+    limit: int, period: float, margin: float
 ) -> None:
-    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", limit=50, period=period)
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", limit=limit, period=period)
     assert limiter.margin == pytest.approx(margin)
-    assert default_margin(period) == pytest.approx(margin)
+    assert default_margin(limit, period) == pytest.approx(margin)
+    if limit > 1:  # a saturated window never holds the whole limit
+        assert (limit - 1) * limiter.interval > period
 
 
 def test_an_explicit_margin_is_kept_even_zero() -> None:
