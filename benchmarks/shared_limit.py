@@ -66,6 +66,7 @@ KILL_PROCESSES = 2
 KILL_AFTER = 2.0  # seconds into the batch
 KILL_FOR = 2.0  # seconds the store stays down
 COST_ROUNDS = 3
+COST_WARMUP = 300
 ACQUIRE_COST_N = 3000
 RESULT_TIMEOUT = 600
 
@@ -204,6 +205,7 @@ def _cost_rounds(
                 wait_for_go=False,
                 max_retries=0,
                 quiet=True,
+                warmup=COST_WARMUP,
             )
             outcome = pool.submit(work, job).result(timeout=RESULT_TIMEOUT)
             samples[mode].append(len(ids) / (outcome.finished - outcome.started))
