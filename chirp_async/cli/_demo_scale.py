@@ -149,8 +149,10 @@ async def run_scale_demo(console: Console, *, count: int, workers: int) -> bool:
     console.print()
     console.print(_table(runs, count))
     console.print(
-        "Per-process pacing: each process reads the server's X-RateLimit-* headers alone, "
-        "so together they overshoot, meet 429s and back off. Shared: one GCRA in the store "
-        "spaces every process's requests evenly (chirp-async calls get-many --redis-url)."
+        "Wall times include starting the processes. Per-process pacing: each process reads "
+        "the server's X-RateLimit-* headers alone, so together they overshoot, meet 429s "
+        "and back off (this server asks for at most 1 s; the API's docs show "
+        "Retry-After: 30). Shared: one GCRA in the store spaces every process's requests "
+        "evenly (chirp-async calls get-many --redis-url)."
     )
     return not any(run.failed for run in runs)

@@ -86,9 +86,11 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_its_chunk_is_redone(
         assert produced.returncode == 0, produced.stderr
         assert f"{IDS} IDs in {IDS // CHUNK} chunks queued" in produced.stdout
 
-        workers = subprocess.Popen(
-            [sys.executable, "-m", "taskiq", "worker", "examples.distributed.tasks:broker"]
-            + ["--workers", str(WORKERS), "--max-async-tasks", "1", "--log-level", "WARNING"],
+        command = [sys.executable, "-m", "taskiq", "worker", "examples.distributed.tasks:broker"]
+        command += ["--workers", str(WORKERS), "--max-async-tasks", "1", "--log-level", "WARNING"]
+        workers = await asyncio.to_thread(
+            subprocess.Popen,
+            command,
             env=env,
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -104,8 +106,10 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_its_chunk_is_redone(
                 pids_key = f"chirp:{JOB}:pids"
                 await _wait_for(
                     "results",
-                    lambda: control.hlen(results) >= KILL_AFTER_RESULTS
-                    and control.llen(pids_key) == WORKERS,
+                    lambda: (
+                        control.hlen(results) >= KILL_AFTER_RESULTS
+                        and control.llen(pids_key) == WORKERS
+                    ),
                     deadline,
                 )
                 victim = int(control.lindex(pids_key, 0) or 0)
@@ -135,6 +139,6 @@ async def test_a_worker_killed_mid_run_loses_nothing_and_its_chunk_is_redone(
         assert sorted(r["id"] for r in records) == ids  # every ID exactly once, none lost
         assert all("call" in r for r in records)
         statuses = collections.Counter(r.status for r in server.requests)
-        assert statuses[429] <= WORKERS
+        assert statuses[429] <= len(replaced_pids)  # K: every process that used the key
         # Fetched twice at most: what the victim had in flight or fetched and not yet written.
         assert statuses[200] - IDS <= CHUNK
