@@ -160,6 +160,7 @@ def get_many(
         bool,
         typer.Option(
             "--resume",
+            metavar="",
             help=(
                 "Append to --output, skipping every ID it already records (fetched, or "
                 "failed for good: 400, 404, malformed); other errors are fetched again."
