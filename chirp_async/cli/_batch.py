@@ -2,10 +2,21 @@
 
 import contextlib
 import dataclasses
+import sys
 import time
 from collections.abc import AsyncIterable, Iterable
 
-from chirp_async import APIStatusError, BatchAbortedError, ChirpError, rejects_key
+import typer
+
+from chirp_async import (
+    APIStatusError,
+    AsyncChirp,
+    BatchAbortedError,
+    CacheBackend,
+    ChirpError,
+    RateLimiter,
+    rejects_key,
+)
 
 from ._input import IdInput
 from ._output import JsonlWriter, Tally, outcome_record, summary_lines
@@ -16,14 +27,68 @@ from ._runtime import (
     EXIT_FAILED,
     EXIT_KEY_REJECTED,
     EXIT_OK,
+    EXIT_USAGE,
     CliState,
     Interrupted,
     error_line,
     make_client,
     run_until_interrupted,
 )
+from ._shared import DEFAULT_LIMIT, ENV_REDIS_URL, RateSpec, SkipSet, open_shared_store
 
-__all__ = ["BatchReport", "run_batch"]
+__all__ = ["BatchReport", "Scale", "run_batch"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """How a run shares its key with others and what it leaves out.
+
+    Attributes:
+        redis_url: ``--redis-url``: pace by the shared limiter and use the shared cache
+            on this store (never shown: it may hold a password), or ``None``.
+        rate: ``--limit``: the shared limit with a store; an in-process cap without one.
+        skip: The IDs to leave out (``--resume``, ``--shard``), or ``None``.
+    """
+
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
+    rate: RateSpec | None = None
+    skip: SkipSet | None = None
+
+
+@dataclasses.dataclass
+class _Shared:
+    """What the run learned of the store, for the summary (the address masked)."""
+
+    store: str | None = None
+    cache_hits: int = 0
+
+
+async def _open_client(
+    state: CliState, scale: Scale, stack: contextlib.AsyncExitStack, shared: _Shared
+) -> AsyncChirp:
+    """The client, on the shared limiter and cache when ``--redis-url`` was given."""
+    limiter: RateLimiter | None = None
+    cache: CacheBackend | None = None
+    if scale.redis_url is not None:
+        rate = scale.rate or RateSpec.parse(DEFAULT_LIMIT)
+        try:
+            limiter, cache = await stack.enter_async_context(
+                open_shared_store(scale.redis_url, rate)
+            )
+        except ModuleNotFoundError as exc:
+            print(
+                f"error: --redis-url needs the redis package ({exc.name} is missing): "
+                "pip install 'chirp-async[redis]'",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise typer.Exit(EXIT_USAGE) from None
+        except (TypeError, ValueError) as exc:  # the message masks the password
+            print(f"{error_line(exc)} (--redis-url / {ENV_REDIS_URL})", file=sys.stderr, flush=True)
+            raise typer.Exit(EXIT_USAGE) from None
+        shared.store = getattr(limiter, "store", None)
+    local_rate = scale.rate.per_second if scale.rate is not None and limiter is None else None
+    return make_client(state, rate_limiter=limiter, cache=cache, rate_limit=local_rate)
 
 
 @dataclasses.dataclass
@@ -56,24 +121,32 @@ async def _fetch_all(
     ids: Iterable[str] | AsyncIterable[str],
     *,
     concurrency: int,
+    scale: Scale,
     writer: JsonlWriter,
     tally: Tally,
     bar: ProgressBar,
     stop: _Stop,
+    shared: _Shared,
 ) -> None:
-    client = make_client(state)  # before the bar appears: a usage error prints one clean line
-    async with client:
-        results = client.calls.iter_many(ids, concurrency=concurrency, on_progress=bar.update)
-        try:
-            with bar:
-                async with contextlib.aclosing(results):
-                    async for call_id, outcome in results:
-                        if isinstance(outcome, ChirpError) and stop.take(outcome):
-                            continue
-                        writer.write(outcome_record(call_id, outcome))
-                        tally.add(outcome)
-        finally:
-            stop.requests = client.stats().attempts
+    async with contextlib.AsyncExitStack() as stack:
+        # Before the bar appears: a usage error prints one clean line.
+        client = await _open_client(state, scale, stack, shared)
+        async with client:
+            results = client.calls.iter_many(
+                ids, concurrency=concurrency, on_progress=bar.update, skip=scale.skip
+            )
+            try:
+                with bar:
+                    async with contextlib.aclosing(results):
+                        async for call_id, outcome in results:
+                            if isinstance(outcome, ChirpError) and stop.take(outcome):
+                                continue
+                            writer.write(outcome_record(call_id, outcome))
+                            tally.add(outcome)
+            finally:
+                stats = client.stats()
+                stop.requests = stats.attempts
+                shared.cache_hits = stats.cache_hits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +161,23 @@ class BatchReport:
 
     status: int
     lines: list[str]
+
+
+def _scale_lines(scale: Scale, shared: _Shared) -> list[str]:
+    """Say what was skipped and what was shared, after the summary."""
+    lines: list[str] = []
+    skip = scale.skip
+    if skip is not None and skip.skipped_done:
+        lines.append(f"  skipped:   {skip.skipped_done:,} IDs already done in the output file")
+    if skip is not None and skip.skipped_shard:
+        lines.append(f"  skipped:   {skip.skipped_shard:,} IDs of other shards")
+    if shared.store is not None:
+        rate = scale.rate or RateSpec.parse(DEFAULT_LIMIT)
+        lines.append(
+            f"  shared:    limit {rate} and cache on {shared.store} "
+            f"({shared.cache_hits:,} answered from the cache)"
+        )
+    return lines
 
 
 def _outcome(
@@ -119,6 +209,7 @@ def run_batch(
     concurrency: int,
     writer: JsonlWriter,
     show_progress: bool,
+    scale: Scale | None = None,
 ) -> BatchReport:
     """Fetch every ID of ``source``, writing one line per ID as each completes.
 
@@ -133,10 +224,13 @@ def run_batch(
         concurrency: Requests in flight at most.
         writer: Where the lines go; flushed before returning.
         show_progress: Draw a progress bar on stderr.
+        scale: The shared store, the limit and the IDs to leave out, if any.
 
     Returns:
         The exit status and the lines for stderr.
     """
+    scale = scale or Scale()
+    shared = _Shared()
     tally = Tally()
     stop = _Stop()
     interrupted: Interrupted | None = None
@@ -151,10 +245,12 @@ def run_batch(
                 state,
                 source.ids,
                 concurrency=concurrency,
+                scale=scale,
                 writer=writer,
                 tally=tally,
                 bar=bar,
                 stop=stop,
+                shared=shared,
             ),
             loop=state.loop,
         )
@@ -168,4 +264,9 @@ def run_batch(
             writer.flush()
         except OSError as exc:
             failure = exc
-    return _outcome(tally, stop, writer, elapsed=elapsed, interrupted=interrupted, failure=failure)
+    report = _outcome(
+        tally, stop, writer, elapsed=elapsed, interrupted=interrupted, failure=failure
+    )
+    if report.lines and stop.rejection is None:
+        report.lines.extend(_scale_lines(scale, shared))
+    return report

@@ -6,7 +6,7 @@ import random
 import string
 import time
 from collections.abc import Iterator
-from typing import Annotated, Final
+from typing import Annotated, Final, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,6 +34,8 @@ __all__ = ["GeneratedIds", "demo"]
 SAMPLE_CALL_ID: Final = "call_2DbBs7GWhGvVNJGrDXr5RG0mBWI"
 DEFAULT_COUNT: Final = 10_000
 DEFAULT_CONCURRENCY: Final = 64
+SCALE_COUNT: Final = 300
+"""IDs per scenario of ``demo --workers`` (6 s at 50 a second)."""
 _ID_PREFIX: Final = "call_"
 _ID_LENGTH: Final = 27
 _ALPHABET: Final = string.ascii_letters + string.digits
@@ -120,6 +122,29 @@ def _throughput_table(report: _Report) -> Table:
     return table
 
 
+def _scale_demo(
+    ctx: typer.Context, state: CliState, console: Console, count: int, workers: int
+) -> NoReturn:
+    """Run ``demo --workers K`` (`run_scale_demo`) and exit."""
+    from chirp_async.testing import StoreServerError
+
+    from ._demo_scale import run_scale_demo
+
+    source = ctx.get_parameter_source("count")
+    if source is None or source.name == "DEFAULT":
+        count = SCALE_COUNT
+    try:
+        ok = run_until_interrupted(
+            lambda: run_scale_demo(console, count=count, workers=workers), loop=state.loop
+        )
+    except Interrupted as exc:
+        raise typer.Exit(exc.exit_status) from None
+    except (OSError, StoreServerError) as exc:  # no store binary, or it did not start
+        report_error(exc)
+        raise typer.Exit(EXIT_FAILED) from None
+    raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
 def demo(
     ctx: typer.Context,
     count: Annotated[
@@ -131,6 +156,20 @@ def demo(
         typer.Option("--concurrency", "-c", metavar="N", min=1, help="Requests in flight at most."),
     ] = DEFAULT_CONCURRENCY,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of the generated call IDs.")] = 0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="K",
+            min=1,
+            show_default=False,
+            help=(
+                "Instead: K processes on one key against a server allowing 50 requests a "
+                f"second, per-process pacing then the shared limiter ({SCALE_COUNT} IDs "
+                "unless --n is given; needs the redis package and a valkey-server)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Show the SDK at work against a mock server started in this process.
 
@@ -138,9 +177,14 @@ def demo(
     progress bar, then shows the throughput and the calls by status and by channel. Needs
     no key or network; --api-key and --base-url are ignored, --timeout and --max-retries
     apply.
+
+    With --workers K: K real processes share one key's budget, first each pacing alone,
+    then on the shared limiter in a store started for the demo (fixed and sliding windows).
     """
     state = state_of(ctx)
     console = Console(highlight=False)
+    if workers is not None:
+        _scale_demo(ctx, state, console, count, workers)
     try:
         report = run_until_interrupted(
             lambda: _run_demo(state, console, count=count, concurrency=concurrency, seed=seed),

@@ -8,7 +8,7 @@ import asyncio
 import os
 import stat
 import threading
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Container, Iterable, Iterator
 from typing import BinaryIO, Final
 
 from .idfile import CHUNK_BYTES, IdLineSplitter, iter_ids
@@ -22,15 +22,18 @@ _MAX_PENDING_CHUNKS: Final = 8  # chunks read ahead of the consumer: bounds the 
 class CountedIds:
     """The IDs of a regular file, counted up front so that progress can show a total.
 
-    ``len()`` is the count; iterating reads the file again, lazily, from the start.
+    ``len()`` is the count (less the IDs in ``skip``); iterating reads the file again,
+    lazily, from the start, every ID included.
 
     Args:
         stream: A seekable binary file positioned at its start.
+        skip: IDs not to count (those the run will leave out), or ``None``.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, skip: Container[str] | None = None) -> None:
         self._stream = stream
-        self._total = sum(1 for _ in iter_ids(stream))
+        ids = iter_ids(stream)
+        self._total = sum(1 for call_id in ids if skip is None or call_id not in skip)
         stream.seek(0)
 
     def __len__(self) -> int:
@@ -138,7 +141,9 @@ def _fileno(stream: BinaryIO) -> int | None:
         return None
 
 
-def open_ids(name: str, *, stdin: BinaryIO, count: bool) -> IdInput:
+def open_ids(
+    name: str, *, stdin: BinaryIO, count: bool, skip: Container[str] | None = None
+) -> IdInput:
     """Open ``--ids-file``: a path, or ``-`` for stdin.
 
     Regular files are read on the event loop's thread (reads do not block); pipes and
@@ -148,6 +153,7 @@ def open_ids(name: str, *, stdin: BinaryIO, count: bool) -> IdInput:
         name: The path, or ``-``.
         stdin: The binary stdin stream.
         count: Count the IDs of a regular file up front (for a progress total).
+        skip: IDs the run leaves out, not counted.
 
     Returns:
         The opened input.
@@ -162,7 +168,7 @@ def open_ids(name: str, *, stdin: BinaryIO, count: bool) -> IdInput:
         if fd is not None and not stat.S_ISREG(os.fstat(fd).st_mode):
             return IdInput(PipeIds(fd), owned)
         if count and owned is not None:
-            return IdInput(CountedIds(owned), owned)
+            return IdInput(CountedIds(owned, skip), owned)
         return IdInput(iter_ids(stream), owned)
     except BaseException:
         if owned is not None:

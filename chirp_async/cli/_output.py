@@ -13,6 +13,7 @@ from chirp_async import APIError, APIResponseValidationError, APIStatusError, Ca
 from ._text import echo_id, terminal_safe
 
 __all__ = [
+    "FLUSH_BYTES",
     "JsonlWriter",
     "Tally",
     "call_json",

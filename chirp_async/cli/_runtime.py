@@ -14,7 +14,7 @@ from typing import Any, Final, TypedDict, TypeVar
 import typer
 from rich.console import Console
 
-from chirp_async import AsyncChirp, InsecureBaseURLError
+from chirp_async import AsyncChirp, CacheBackend, InsecureBaseURLError, RateLimiter
 
 from ._text import one_line, terminal_safe
 
@@ -153,11 +153,21 @@ def report_error(exc: BaseException) -> None:
     print(error_line(exc), file=sys.stderr, flush=True)
 
 
-def make_client(state: CliState, **overrides: str) -> AsyncChirp:
+def make_client(
+    state: CliState,
+    *,
+    rate_limiter: RateLimiter | None = None,
+    cache: CacheBackend | None = None,
+    rate_limit: float | None = None,
+    **overrides: str,
+) -> AsyncChirp:
     """Build the client from the global options; a configuration error is a usage error.
 
     Args:
         state: The global options.
+        rate_limiter: A shared limiter (``get-many --redis-url``), or ``None``.
+        cache: A shared cache (``get-many --redis-url``), or ``None``.
+        rate_limit: An in-process cap in requests per second (``get-many --limit``).
         **overrides: ``api_key`` / ``base_url`` to use instead of the options (the demo's
             embedded server).
 
@@ -173,6 +183,9 @@ def make_client(state: CliState, **overrides: str) -> AsyncChirp:
             overrides.get("api_key", state.api_key),
             base_url=overrides.get("base_url", state.base_url),
             allow_insecure_http=state.allow_insecure_http,
+            rate_limiter=rate_limiter,
+            cache=cache,
+            rate_limit=rate_limit,
             **state.client_options(),
         )
     except (TypeError, ValueError) as exc:  # ConfigurationError is a ValueError

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, final
 if TYPE_CHECKING:
     import redis.asyncio
 
-__all__ = ["ACQUIRE", "PAUSE", "LuaScript", "run_script"]
+__all__ = ["ACQUIRE", "ACQUIRE_MANY", "PAUSE", "LuaScript", "run_script"]
 
 
 @final
@@ -104,6 +104,47 @@ return {1, wait, now, pause, why}
 """
 )
 """Reserve a slot (or refuse, reserving nothing, when it is further away than allowed)."""
+
+ACQUIRE_MANY: Final = LuaScript.of(
+    """
+-- Reserve the next slots of one key's shared budget for several waiters at once, in order:
+-- the same GCRA as ACQUIRE, one round trip for all of them.
+-- KEYS[1]: the key's hash {tat, pause, why}.
+-- ARGV[1]: emission interval (us). ARGV[2]: ms the hash outlives its last slot or pause.
+-- ARGV[3..]: per waiter, the longest wait it accepts (us), -1 for any.
+-- Returns {store now us, pause end us, pause reason, granted 1|0, wait us, ...}: a pair per
+-- waiter. A waiter whose slot is further away than it accepts is refused and reserves
+-- nothing; the next one is offered the same slot.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local state = redis.call('HMGET', KEYS[1], 'tat', 'pause', 'why')
+local tat = tonumber(state[1]) or 0
+local pause = tonumber(state[2]) or 0
+local interval = tonumber(ARGV[1])
+local out = {now, pause, state[3] or ''}
+local granted = false
+for i = 3, #ARGV do
+  local slot = math.max(now, tat, pause)
+  local wait = slot - now
+  local max_wait = tonumber(ARGV[i])
+  if max_wait >= 0 and wait > max_wait then
+    out[#out + 1] = 0
+  else
+    out[#out + 1] = 1
+    tat = slot + interval
+    granted = true
+  end
+  out[#out + 1] = wait
+end
+if granted then
+  redis.call('HSET', KEYS[1], 'tat', string.format('%d', tat))
+  redis.call('PEXPIREAT', KEYS[1],
+    string.format('%d', math.floor(math.max(tat, pause) / 1000) + tonumber(ARGV[2])))
+end
+return out
+"""
+)
+"""Reserve slots for a batch of waiters (`AcquireBatcher`), in the order they asked."""
 
 PAUSE: Final = LuaScript.of(
     """

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Iterable, Mapping, Sized
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Container,
+    Iterable,
+    Mapping,
+    Sized,
+)
 from typing import Final, Literal, cast, final, overload
 
 from .. import defaults
@@ -20,6 +28,7 @@ from .._errors import (
 from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, map_unique
 from .._models import Call, parse_call
 from .._response import APIResponse
+from .._skip import without
 from .._status_errors import rejects_key
 from .._transport import RawResponse, Transport
 
@@ -230,6 +239,7 @@ class Calls:
         *,
         concurrency: int = defaults.CONCURRENCY,
         on_progress: ProgressCallback | None = None,
+        skip: Container[str] | None = None,
     ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
         """Fetch many calls, yielding ``(call_id, Call or error)`` as each completes.
 
@@ -249,11 +259,18 @@ class Calls:
         once rather than when the iterator is garbage-collected, close it explicitly,
         e.g. with ``contextlib.aclosing``.
 
+        ``skip`` resumes a batch: an ID found in it is left out entirely (not validated,
+        not sent, no outcome), as if it were not in ``ids``. Build it from what a previous
+        run recorded (see ``chirp_async.cli.donefile.read_done``); a `set` of IDs costs
+        about 120 bytes per ID. ``total`` given to ``on_progress`` is then ``None``.
+
         Args:
             ids: The call IDs.
             concurrency: Requests in flight at most (>= 1).
             on_progress: Called as ``on_progress(done, total, failed)`` after each ID;
-                ``total`` is ``None`` when ``ids`` has no ``len()``.
+                ``total`` is ``None`` when ``ids`` has no ``len()`` (or ``skip`` is given).
+            skip: IDs to leave out (any container: a set, or an object whose
+                ``__contains__`` decides, such as a shard test), or ``None``.
 
         Returns:
             An async generator of ``(call_id, result)`` pairs in completion order.
@@ -271,7 +288,9 @@ class Calls:
             ```
         """
         _check_not_single_id(ids)
-        total = len(ids) if isinstance(ids, Sized) else None
+        total = len(ids) if isinstance(ids, Sized) and skip is None else None
+        if skip is not None:
+            ids = without(ids, skip)
         results = fan_out(
             ids,
             self._checked_fetch,

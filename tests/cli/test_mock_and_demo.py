@@ -173,3 +173,19 @@ def test_generated_ids_are_valid_sized_and_repeatable() -> None:
     assert first == second
     assert len(set(first)) == 50
     assert all(CALL_ID_PATTERN.fullmatch(call_id) for call_id in first)
+
+
+def test_demo_workers_runs_four_scenarios_and_the_shared_ones_meet_no_429() -> None:
+    result = invoke(["demo", "--workers", "2", "--n", "20"])
+
+    assert result.exit_code == 0, result.output
+    rows = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("│") and "shared limiter" in line
+    ]
+    assert len(rows) == 2  # fixed and sliding
+    for row in rows:
+        cells = [cell.strip() for cell in row.split("│")]
+        assert cells[5] == "0"  # 429s
+    assert "20 IDs, one key, 50 requests per 1 s (ideal 0.4 s)" in result.stdout

@@ -13,10 +13,12 @@ import re
 
 import pytest
 import redis
+import redis.asyncio
 
 from chirp_async import APITimeoutError, ClientStateError, ConfigurationError, RateLimitInfo
 from chirp_async._limiter import LimiterState, RateLimiter
 from chirp_async.redis import RedisRateLimiter
+from chirp_async.redis._limiter import default_margin
 
 from .helpers import API_KEY, KEY_ID, OTHER_KEY_ID, WALL_START, FakeClock, HeldClock
 
@@ -80,10 +82,39 @@ async def test_the_margin_widens_every_slot_by_margin_over_limit(store_url: str)
     assert round((second.at - first.at) * 1e6) == 100_050_000
 
 
-def test_the_default_margin_is_half_a_second_a_period() -> None:
+def test_the_default_margin_leaves_one_request_of_the_apis_minute_unused() -> None:
     limiter = RedisRateLimiter("redis://127.0.0.1:1/0")
-    assert (limiter.limit, limiter.period, limiter.interval) == (120, 60.0, 0.504167)
-    assert "margin=0.5" in repr(limiter)
+    assert (limiter.limit, limiter.period) == (120, 60.0)
+    assert limiter.margin == pytest.approx(60 / 119 + 0.05)
+    assert limiter.interval == 0.504619
+    # Never 120 in any 60 s: 119 intervals span more than the window, with 50 ms to spare.
+    assert 119 * limiter.interval - 60.0 == pytest.approx(0.0497, abs=0.001)
+    assert "margin=0.554" in repr(limiter)
+
+
+@pytest.mark.parametrize(
+    ("limit", "period", "margin"),
+    [
+        (50, 1.0, 1 / 49 + 0.01),
+        (120, 60.0, 60 / 119 + 0.05),
+        (10, 10.0, 10 / 9 + 0.05),
+        (1, 5.0, 0.05),
+        (100, 0.5, 0.5 / 99 + 0.005),
+    ],
+)
+def test_the_default_margin_is_one_slot_of_headroom_plus_jitter(
+    limit: int, period: float, margin: float
+) -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", limit=limit, period=period)
+    assert limiter.margin == pytest.approx(margin)
+    assert default_margin(limit, period) == pytest.approx(margin)
+    if limit > 1:  # a saturated window never holds the whole limit
+        assert (limit - 1) * limiter.interval > period
+
+
+def test_an_explicit_margin_is_kept_even_zero() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", limit=50, period=1.0, margin=0.0)
+    assert (limiter.margin, limiter.interval) == (0.0, 0.02)
 
 
 async def test_interval_is_rounded_up_to_the_microsecond(store_url: str) -> None:
@@ -409,3 +440,32 @@ async def test_state_expires_once_it_means_nothing(store_url: str, sync_store: r
         await limiter.acquire()
     ttl = sync_store.pttl(STATE_KEY)
     assert 100_000 < ttl <= 101_000  # the next slot is 100 s away, plus one second
+
+
+async def test_acquires_arriving_together_share_one_round_trip_and_keep_their_order(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = 0
+    async with redis.asyncio.Redis.from_url(store_url) as client:
+        evalsha = client.evalsha
+
+        async def counting_evalsha(*args: object) -> object:
+            nonlocal asked
+            asked += 1
+            return await evalsha(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(client, "evalsha", counting_evalsha)
+        async with RedisRateLimiter(client, limit=10, period=1.0, margin=0.0) as limiter:
+            limiter.bind(key_id=KEY_ID, clock=FakeClock())
+            first = await limiter.acquire_grant()
+            asked = 0
+            # Forty at once, and two that accept no wait at all: refused, nothing reserved.
+            grants = await asyncio.gather(
+                *(limiter.acquire_grant() for _ in range(40)),
+                *(limiter.acquire_grant(timeout=0.0) for _ in range(2)),
+                return_exceptions=True,
+            )
+    assert asked == 1
+    slots = [g.at for g in grants[:40] if not isinstance(g, BaseException)]
+    assert [round((s - first.at) * 10) for s in slots] == list(range(1, 41))  # in asking order
+    assert all(isinstance(g, APITimeoutError) for g in grants[40:])
