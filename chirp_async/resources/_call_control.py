@@ -119,8 +119,8 @@ class CallControl:
             print(call.id, call.status)
             ```
         """
-        from_channel = check_channel("from_channel", from_channel, stacklevel=3)
-        to_channel = check_channel("to_channel", to_channel, stacklevel=3)
+        from_channel = check_channel("from_channel", from_channel)
+        to_channel = check_channel("to_channel", to_channel)
         body: dict[str, object] = {
             "from": check_address("from_", from_, from_channel),
             "to": check_address("to", to, to_channel),

@@ -47,6 +47,7 @@ _E164: Final = re.compile(r"\+[1-9][0-9]{1,14}")  # [0-9], not \d: no other scri
 _TOKEN: Final = re.compile(r"[a-z][a-z0-9_]*")
 _HEADER_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_HOST: Final = re.compile(r"[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+")
 _SHOWN_CHARS: Final = 80
 _KSUID_CHARS: Final = 27
 _ENCODER: Final = msgspec.json.Encoder()
@@ -111,7 +112,7 @@ def check_text(param: str, value: object, *, max_chars: int | None = None) -> st
     return text
 
 
-def check_channel(param: str, value: object, *, stacklevel: int = 2) -> str:
+def check_channel(param: str, value: object, *, stacklevel: int = 3) -> str:
     """Check a channel: lowercase, and one of `CHANNELS` (an unknown one only warns).
 
     The reference documents three channels. A lowercase name it does not list is sent
@@ -121,7 +122,8 @@ def check_channel(param: str, value: object, *, stacklevel: int = 2) -> str:
     Args:
         param: The argument's name.
         value: The value given.
-        stacklevel: How many frames up from the caller the warning points.
+        stacklevel: The warning's ``stacklevel`` as seen from here: 2 is the caller of
+            this function, 3 (the default) the caller's caller.
 
     Returns:
         The channel.
@@ -143,7 +145,7 @@ def check_channel(param: str, value: object, *, stacklevel: int = 2) -> str:
         f"{param}={channel!r} is not a channel the API documents "
         f"({', '.join(sorted(CHANNELS))}); sending it anyway",
         UserWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=stacklevel,
     )
     return channel
 
@@ -247,8 +249,9 @@ def check_url(param: str, value: object, *, what: str) -> str:
         url = yarl.URL(text)
     except (TypeError, ValueError):
         url = None
-    if url is not None and url.absolute and url.host:
-        if url.scheme == "https" or (url.scheme == "http" and is_loopback(url.host)):
+    host = None if url is None or not url.absolute else url.raw_host
+    if url is not None and host and _HOST.fullmatch(host) is not None:
+        if url.scheme == "https" or (url.scheme == "http" and is_loopback(url.host or "")):
             return text
     raise InvalidParameterError(
         param,
