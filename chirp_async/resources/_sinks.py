@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import shutil
 import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
@@ -61,6 +62,9 @@ class WriterSink:
 class FileSink:
     """Chunks to a temporary file, renamed to ``path`` by `commit`.
 
+    A new file is readable and writable by its owner only (``0600``, as `tempfile`
+    creates it: recordings are personal data); a file it replaces keeps its permissions.
+
     Args:
         path: The destination. Its directory must exist; a file there is replaced.
     """
@@ -101,6 +105,8 @@ class FileSink:
         file.flush()
         os.fsync(file.fileno())
         file.close()
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copymode(self._path, temp)  # a replaced file keeps its permissions
         os.replace(temp, self._path)
         self._file = self._temp = None
 

@@ -135,7 +135,8 @@ class Recordings:
         each wait for data, not the whole download.
 
         A path is written atomically: to a temporary file in the same directory, renamed
-        over the destination once complete (a file there is replaced); on any failure or
+        over the destination once complete (a file there is replaced and keeps its
+        permissions; a new one is readable by its owner only, ``0600``); on any failure or
         cancellation the temporary file is removed and the destination is untouched.
         A writer gets the chunks as they arrive; after a failure it may hold part of
         the file.

@@ -429,3 +429,19 @@ async def test_a_file_url_that_is_not_https_is_refused(
 ) -> None:
     with pytest.raises(RecordingDownloadError, match=problem):
         await client.recordings.download(recording_at(url), ChunkCollector())
+
+
+async def test_a_new_file_is_private_and_a_replaced_one_keeps_its_mode(
+    server: MockChirpServer, client: AsyncChirp, tmp_path: Path
+) -> None:
+    recording = await completed_recording(server, client)
+    existing = tmp_path / "existing.mp4"
+    existing.write_bytes(b"old")
+    existing.chmod(0o644)
+
+    await client.recordings.download(recording, tmp_path / "new.mp4")
+    await client.recordings.download(recording, existing)
+
+    assert (tmp_path / "new.mp4").stat().st_mode & 0o777 == 0o600
+    assert existing.stat().st_mode & 0o777 == 0o644
+    assert existing.stat().st_size == MiB
