@@ -132,7 +132,8 @@ class Recordings:
         expired), the recording is fetched again for a fresh URL and the download is
         tried once more. Connection failures and 429/5xx answers are retried per the
         client's policy while nothing has been written; the client's ``timeout`` bounds
-        each wait for data, not the whole download.
+        each wait for data, not the whole download (its ``deadline`` applies to the API
+        requests only: wrap the call in ``asyncio.wait_for`` to bound it all).
 
         A path is written atomically: to a temporary file in the same directory, renamed
         over the destination once complete (a file there is replaced and keeps its
@@ -156,6 +157,7 @@ class Recordings:
             InvalidParameterError: A malformed recording ID, or ``max_bytes`` < 0
                 (nothing is sent).
             TypeError: ``destination`` is neither a path nor an async writer.
+            ClientStateError: The client is closed or bound to another event loop.
             RecordingDownloadError: The recording has no file (not completed), the
                 storage refused it (still after a fresh URL, or 404, or 5xx after
                 retries), it is larger than ``max_bytes``, or its URL is plain http to
@@ -176,6 +178,7 @@ class Recordings:
         else:
             recording_id = validate_recording_id(recording)
         sink = _sink(destination)
+        self._transport.check_loop()  # a closed client downloads nothing either
         current = recording if isinstance(recording, Recording) else await self.get(recording_id)
         if current.file_url is None:
             current = await self.get(recording_id)  # a listed recording may come without one

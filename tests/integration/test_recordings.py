@@ -14,6 +14,7 @@ from aiohttp import web
 from chirp_async import (
     APIConnectionError,
     AsyncChirp,
+    ClientStateError,
     InvalidParameterError,
     NotFoundError,
     Recording,
@@ -445,3 +446,30 @@ async def test_a_new_file_is_private_and_a_replaced_one_keeps_its_mode(
     assert (tmp_path / "new.mp4").stat().st_mode & 0o777 == 0o600
     assert existing.stat().st_mode & 0o777 == 0o644
     assert existing.stat().st_size == MiB
+
+
+async def test_a_closed_client_downloads_nothing(
+    server: MockChirpServer, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = make_client()
+    recording = await completed_recording(server, client)
+    await client.close()
+
+    with pytest.raises(ClientStateError):
+        await client.recordings.download(recording, tmp_path / "f.mp4")
+
+    assert server.storage_requests == []
+    assert files_in(tmp_path) == []
+
+
+async def test_a_storage_refusal_quoting_the_key_does_not_show_it(
+    storage: FakeStorage, client: AsyncChirp
+) -> None:
+    storage.handlers.append(status(404, f"no object for Bearer {SECRET_KEY}"))
+
+    with pytest.raises(RecordingDownloadError) as raised:
+        await client.recordings.download(recording_at(storage.url), ChunkCollector())
+
+    assert SECRET_KEY not in str(raised.value)
+    assert SECRET_KEY not in repr(raised.value)
+    assert "no object for Bearer ***" in str(raised.value)
