@@ -133,7 +133,8 @@ class AsyncChirp:
             client (``max_connections`` and ``trust_env`` then do not apply).
         default_headers: Extra headers for every request (not ``Authorization``).
         trust_env: Let aiohttp read proxy settings (``HTTPS_PROXY`` ...) and ``.netrc``.
-        allow_insecure_http: Allow a plain ``http://`` base URL on a non-loopback host.
+        allow_insecure_http: Allow a plain ``http://`` base URL on a non-loopback host
+            (and a recording's plain ``http://`` file URL, for ``recordings.download``).
         retry_policy: Backoff settings; the defaults are 0.5 s doubling to 8 s, jittered,
             and a ``Retry-After`` honoured up to 60 s.
         rate_limit: A client-side cap in requests per second shared by every call of this

@@ -8,7 +8,6 @@ unknown says so in ``outcome_unknown``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Final
 
@@ -23,7 +22,7 @@ from ._params import (
     check_channel,
     check_choice,
     check_command,
-    check_text,
+    check_length,
     check_url,
     encode_body,
     to_camel,
@@ -42,11 +41,8 @@ def _decode_call(body: bytes, status_code: int, request_id: str | None) -> Call:
     return parse_call(body, status_code=status_code, request_id=request_id)
 
 
-_decode_command: Final = functools.partial(decode_model, CommandResult)
-
-
 def _decode_result(body: bytes, status_code: int, request_id: str | None) -> CommandResult:
-    return _decode_command(body, status_code=status_code, request_id=request_id)
+    return decode_model(CommandResult, body, status_code=status_code, request_id=request_id)
 
 
 class CallControl:
@@ -212,19 +208,20 @@ class CallControl:
 
         Args:
             call_id: The call.
-            reason: Why, at most 500 characters (counted as Python characters).
+            reason: Why, at most 500 characters (counted as Python characters; the
+                reference does not say how it counts). Sent as given.
 
         Returns:
             The API's answer.
 
         Raises:
             InvalidCallIdError: ``call_id`` is malformed (nothing is sent).
-            InvalidParameterError: ``reason`` is empty or longer than 500 characters.
+            InvalidParameterError: ``reason`` is longer than 500 characters.
             APIError: As for `send_command`.
         """
         body: dict[str, object] = {"type": "reject"}
         if reason is not None:
-            body["reason"] = check_text("reason", reason, max_chars=MAX_REJECT_REASON)
+            body["reason"] = check_length("reason", reason, max_chars=MAX_REJECT_REASON)
         return await self._command(call_id, body)
 
     async def hangup(self, call_id: str) -> CommandResult:

@@ -31,6 +31,7 @@ __all__ = [
     "check_headers",
     "check_id",
     "check_int",
+    "check_length",
     "check_text",
     "check_url",
     "encode_body",
@@ -93,19 +94,30 @@ def check_id(param: str, value: object, pattern: re.Pattern[str], example: str) 
     return text
 
 
-def check_text(param: str, value: object, *, max_chars: int | None = None) -> str:
-    """Check a non-empty string without control characters, of at most ``max_chars``.
+def check_text(param: str, value: object) -> str:
+    """Check a non-empty string without control characters (an address, a name, a URL).
 
     Raises:
         TypeError: Not a str.
-        InvalidParameterError: Empty, with a control character, or too long.
+        InvalidParameterError: Empty, or with a control character.
     """
     text = _plain_str(param, value)
     if not text.strip():
         raise InvalidParameterError(param, f"{param} must not be empty")
     if _CONTROL.search(text) is not None:
         raise InvalidParameterError(param, f"{param} must not contain control characters")
-    if max_chars is not None and len(text) > max_chars:
+    return text
+
+
+def check_length(param: str, value: object, *, max_chars: int) -> str:
+    """Check a free text of at most ``max_chars`` characters (anything else goes).
+
+    Raises:
+        TypeError: Not a str.
+        InvalidParameterError: Too long.
+    """
+    text = _plain_str(param, value)
+    if len(text) > max_chars:
         raise InvalidParameterError(
             param, f"{param} has {len(text)} characters; the API allows at most {max_chars}"
         )
