@@ -35,9 +35,11 @@ from ._errors import ConflictError as ConflictError
 from ._errors import InsecureBaseURLError as InsecureBaseURLError
 from ._errors import InternalServerError as InternalServerError
 from ._errors import InvalidCallIdError as InvalidCallIdError
+from ._errors import InvalidParameterError as InvalidParameterError
 from ._errors import NotFoundError as NotFoundError
 from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import RateLimitError as RateLimitError
+from ._errors import RecordingDownloadError as RecordingDownloadError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
 from ._limiter import LimiterState as LimiterState
 from ._limiter import RateLimiter as RateLimiter
@@ -98,6 +100,7 @@ __all__ = [
     "InsecureBaseURLError",
     "InternalServerError",
     "InvalidCallIdError",
+    "InvalidParameterError",
     "LimiterState",
     "LocalRateLimiter",
     "NotFoundError",
@@ -106,6 +109,7 @@ __all__ = [
     "RateLimitInfo",
     "RateLimiter",
     "Recording",
+    "RecordingDownloadError",
     "RecordingFormat",
     "RecordingList",
     "RecordingStatus",

@@ -19,6 +19,9 @@ from ._session import SessionPool
 from ._stats import ClientStats, Counters
 from ._transport import SharedState, Transport
 from .resources.calls import Calls
+from .resources.recordings import Recordings
+from .resources.voicemails import Voicemails
+from .resources.webhooks import Webhooks
 
 if TYPE_CHECKING:
     import sys
@@ -85,6 +88,18 @@ def _shared_state(config: ClientConfig) -> SharedState:
     )
 
 
+def _webhooks_state(config: ClientConfig, shared: SharedState) -> SharedState:
+    """The shared state of webhook management: the same pool, budget and counters, its own pace.
+
+    The API budgets ``/v1/webhooks`` apart (60 requests a minute): its own limiter follows
+    its own ``X-RateLimit-*`` headers, so neither budget holds the other's requests back.
+    """
+    limiter = LocalRateLimiter(follow_headers=config.pace_by_headers, clock=config.clock)
+    return SharedState(
+        pool=shared.pool, limiter=limiter, budget=shared.budget, counters=shared.counters
+    )
+
+
 def _bind(config: ClientConfig) -> None:
     """Give a shared limiter and cache the key's fingerprint and the client's clock.
 
@@ -118,7 +133,8 @@ class AsyncChirp:
             client (``max_connections`` and ``trust_env`` then do not apply).
         default_headers: Extra headers for every request (not ``Authorization``).
         trust_env: Let aiohttp read proxy settings (``HTTPS_PROXY`` ...) and ``.netrc``.
-        allow_insecure_http: Allow a plain ``http://`` base URL on a non-loopback host.
+        allow_insecure_http: Allow a plain ``http://`` base URL on a non-loopback host
+            (and a recording's plain ``http://`` file URL, for ``recordings.download``).
         retry_policy: Backoff settings; the defaults are 0.5 s doubling to 8 s, jittered,
             and a ``Retry-After`` honoured up to 60 s.
         rate_limit: A client-side cap in requests per second shared by every call of this
@@ -160,10 +176,26 @@ class AsyncChirp:
         ```
     """
 
-    __slots__ = ("_calls", "_config", "_owns_pool", "_shared", "_transport")
+    __slots__ = (
+        "_calls",
+        "_config",
+        "_owns_pool",
+        "_recordings",
+        "_shared",
+        "_transport",
+        "_voicemails",
+        "_webhooks",
+        "_webhooks_shared",
+    )
 
     calls: _Resource[Calls] = _Resource(Calls, "_calls")
-    """Operations on calls: ``await client.calls.get(call_id)`` (see `Calls`)."""
+    """Calls: ``get``, ``get_many``, ``create``, ``hangup`` and the other commands (`Calls`)."""
+    recordings: _Resource[Recordings] = _Resource(Recordings, "_recordings")
+    """Call recordings: ``list``, ``get``, ``delete``, ``download`` (see `Recordings`)."""
+    voicemails: _Resource[Voicemails] = _Resource(Voicemails, "_voicemails")
+    """Voicemails: ``list``, ``iter``, ``get``, ``mark_read``, ``delete`` (see `Voicemails`)."""
+    webhooks: _Resource[Webhooks] = _Resource(Webhooks, "_webhooks")
+    """Webhook subscriptions, paced on their own budget (see `Webhooks`)."""
 
     def __init__(
         self,
@@ -215,14 +247,25 @@ class AsyncChirp:
         )
         shared = _shared_state(config)
         _bind(config)
-        self._init(config, shared, owns_pool=True)
+        self._init(config, shared, _webhooks_state(config, shared), owns_pool=True)
 
-    def _init(self, config: ClientConfig, shared: SharedState, *, owns_pool: bool) -> None:
+    def _init(
+        self,
+        config: ClientConfig,
+        shared: SharedState,
+        webhooks_shared: SharedState,
+        *,
+        owns_pool: bool,
+    ) -> None:
         self._config = config
         self._shared = shared
+        self._webhooks_shared = webhooks_shared
         self._owns_pool = owns_pool
         self._transport = Transport(config, shared)
         self._calls = Calls(self._transport, capacity=shared.pool.capacity, cache=config.cache)
+        self._recordings = Recordings(self._transport)
+        self._voicemails = Voicemails(self._transport)
+        self._webhooks = Webhooks(Transport(config, webhooks_shared))
 
     @property
     def config(self) -> ClientConfig:
@@ -259,8 +302,9 @@ class AsyncChirp:
         """Return a client with other options that shares this client's connection pool.
 
         The copy is cheap (no new session): a new configuration over the same pool, rate
-        limiter, retry budget, counters and cache. Closing it does not close the shared
-        pool; the original client still owns it.
+        limiters (the general one and the webhooks' own), retry budget, counters and
+        cache. Closing it does not close the shared pool; the original client still owns
+        it.
 
         Args:
             timeout: A new per-attempt limit (seconds, `Timeout` or ``None``).
@@ -293,7 +337,7 @@ class AsyncChirp:
             timeout=timeout, max_retries=max_retries, deadline=deadline, changed=given
         )
         clone = object.__new__(AsyncChirp)
-        clone._init(config, self._shared, owns_pool=False)
+        clone._init(config, self._shared, self._webhooks_shared, owns_pool=False)
         return clone
 
     def stats(self) -> ClientStats:

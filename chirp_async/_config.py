@@ -106,6 +106,7 @@ class ClientConfig:
     max_connections: int = defaults.MAX_CONNECTIONS
     default_headers: Mapping[str, str] = field(default_factory=dict)
     trust_env: bool = False
+    allow_insecure_http: bool = False
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     max_response_bytes: int = defaults.MAX_RESPONSE_BYTES
     ssl_context: ssl.SSLContext | None = None
@@ -266,6 +267,7 @@ def resolve_config(
         max_connections=check_int("max_connections", max_connections, minimum=1),
         default_headers=check_headers(default_headers),
         trust_env=trust_env,  # type: ignore[arg-type]
+        allow_insecure_http=allow_insecure_http,  # type: ignore[arg-type]
         retry_policy=retry_policy if retry_policy is not None else RetryPolicy(),
         max_response_bytes=check_int("max_response_bytes", max_response_bytes, minimum=1),
         ssl_context=ssl_context,

@@ -4,6 +4,7 @@
 ChirpError
 ├── InvalidCallIdError (also ValueError)       bad ID, raised before any request
 │   └── CallIdTypeError (also TypeError)       an ID that is not a str at all
+├── InvalidParameterError (also ValueError)    any other bad argument, raised before any request
 ├── ConfigurationError (also ValueError)       an option that cannot work (no key, ...)
 │   └── InsecureBaseURLError                   plain http to another host, not allowed
 ├── ClientStateError (also RuntimeError)       closed client, wrong event loop
@@ -13,6 +14,7 @@ ChirpError
     ├── APIConnectionError                     no usable HTTP response (retried)
     │   └── APITimeoutError (also TimeoutError) an attempt ran out of time (retried)
     ├── APIResponseValidationError             2xx body that is not a valid Call
+    ├── RecordingDownloadError                 a recording's file could not be downloaded
     └── APIStatusError                         any non-2xx response
         ├── BadRequestError                    400
         ├── AuthenticationError                401
@@ -57,9 +59,11 @@ __all__ = [
     "InsecureBaseURLError",
     "InternalServerError",
     "InvalidCallIdError",
+    "InvalidParameterError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RecordingDownloadError",
     "UnprocessableEntityError",
 ]
 
@@ -94,6 +98,25 @@ class CallIdTypeError(InvalidCallIdError, TypeError):
     A `str` subclass (a `StrEnum` member, ``numpy.str_``, your own ``CallId(str)``) is a
     string and is accepted by its value.
     """
+
+
+class InvalidParameterError(ChirpError, ValueError):
+    """An argument cannot be sent as given (a value the API would refuse); no request was sent.
+
+    Raised before the wire for a malformed recording, voicemail or webhook ID, a ``pstn``
+    address that is not E.164, a reject reason over 500 characters, metadata that is not
+    JSON, a ``limit`` out of range, a webhook URL that is not HTTPS, and the like. An
+    argument of the wrong type raises `TypeError` instead (call IDs keep their own
+    `InvalidCallIdError`).
+
+    Attributes:
+        param: The argument's name as the method takes it (``to``, ``metadata``,
+            ``limit``, ``recording_id``...).
+    """
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class ConfigurationError(ChirpError, ValueError):
@@ -167,7 +190,16 @@ class APIError(ChirpError):
     Attributes:
         message: A human-readable description.
         request_id: The ``x-request-id`` the server sent, if any.
+        outcome_unknown: ``True`` when the request was one that is not safe to repeat
+            (creating a call, a call command, creating a webhook) and it may have taken
+            effect although this error was raised: the connection failed or timed out
+            after the request was sent (``request_sent is True``), the API answered 500
+            or above, or it answered 2xx with a body that could not be read. The SDK did
+            not retry it; find out what happened before you send it again. ``False``
+            otherwise.
     """
+
+    outcome_unknown: bool = False
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         super().__init__(message)
@@ -216,6 +248,33 @@ class APIResponseValidationError(APIError):
         super().__init__(message, request_id=request_id)
         self.status_code = status_code
         self.body = body
+
+
+class RecordingDownloadError(APIError):
+    """A recording's file could not be downloaded.
+
+    The recording has no file yet (it is still ``recording`` or ``processing``, or it
+    ``failed``), its storage answered with an error (a signed URL still refused after one
+    fresh URL was fetched, a 404, a 5xx after the retries), the file is larger than the
+    ``max_bytes`` allowed, or its URL is plain ``http`` to another host. Connection
+    failures and timeouts while downloading raise `APIConnectionError` /
+    `APITimeoutError` instead. Nothing is left at a destination path.
+
+    Attributes:
+        recording_id: The recording.
+        status_code: The storage's HTTP status, when it answered with an error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        recording_id: str,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.recording_id = recording_id
+        self.status_code = status_code
 
 
 class UndecodedBody:

@@ -26,6 +26,7 @@ __all__ = [
     "check_optional_seconds",
     "check_positive_or_none",
     "check_rate_limit",
+    "is_loopback",
     "resolve_api_key",
     "resolve_base_url",
 ]
@@ -132,7 +133,8 @@ def resolve_api_key(api_key: object, env: Mapping[str, str]) -> Secret:
     return Secret(api_key)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost`` (and ``*.localhost``) or a loopback IP."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -158,7 +160,7 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: b
     if "://" not in base_url:
         rest = base_url.lstrip("/")[:200]
         host = rest.split("/", 1)[0].rsplit(":", 1)[0]
-        scheme = "http" if _is_loopback(host) else "https"
+        scheme = "http" if is_loopback(host) else "https"
         raise ConfigurationError(
             f"{source} has no scheme: {shown}; write the URL in full, e.g. '{scheme}://{rest}'"
         )
@@ -178,7 +180,7 @@ def resolve_base_url(base_url: str | None, env: Mapping[str, str], allow_http: b
             f"{source} ends in '/v1': drop the '/v1' (the SDK adds '/v1/...' to every "
             f"request), e.g. {defaults.BASE_URL!r}"
         )
-    if url.scheme == "http" and not allow_http and not _is_loopback(url.raw_host):
+    if url.scheme == "http" and not allow_http and not is_loopback(url.raw_host):
         raise InsecureBaseURLError(
             f"{source} {shown} is plain http on a non-loopback host: the API key would "
             "travel in cleartext. Use https, or pass allow_insecure_http=True if you must"

@@ -12,7 +12,9 @@ from ._calls import calls_app
 from ._demo import demo
 from ._help import ChirpCommand, ChirpGroup
 from ._mock import mock_app
+from ._recordings import recordings_app
 from ._runtime import CliState, EventLoop, LogLevel, configure_logging
+from ._voicemails import voicemails_app
 
 __all__ = ["build_app", "run"]
 
@@ -124,7 +126,8 @@ def build_app() -> typer.Typer:
     """Build the ``chirp-async`` typer app.
 
     Returns:
-        The app: ``calls get``, ``calls get-many``, ``mock serve`` and ``demo``.
+        The app: ``calls get``, ``calls get-many``, ``calls create``, ``calls hangup``,
+        ``voicemails list``, ``recordings download``, ``mock serve`` and ``demo``.
     """
     app = typer.Typer(
         name=PROG_NAME,
@@ -139,6 +142,8 @@ def build_app() -> typer.Typer:
     )
     app.callback()(_main)
     app.add_typer(calls_app(), name="calls")
+    app.add_typer(voicemails_app(), name="voicemails")
+    app.add_typer(recordings_app(), name="recordings")
     app.add_typer(mock_app(), name="mock")
     app.command("demo", cls=ChirpCommand)(demo)
     return app

@@ -12,6 +12,7 @@ from rich.console import Console
 from chirp_async import Call, ChirpError, InvalidCallIdError, defaults, rejects_key
 
 from ._batch import Scale, run_batch
+from ._calling import create_call, hangup_call
 from ._help import ChirpCommand, ChirpGroup
 from ._input import IdInput, open_ids
 from ._output import FLUSH_BYTES, JsonlWriter, call_json
@@ -275,9 +276,11 @@ def calls_app() -> typer.Typer:
     """Build the ``calls`` command group.
 
     Returns:
-        The typer app with ``get`` and ``get-many``.
+        The typer app with ``get``, ``get-many``, ``create`` and ``hangup``.
     """
-    app = typer.Typer(help="Fetch calls.", no_args_is_help=True, cls=ChirpGroup)
+    app = typer.Typer(help="Fetch, place and end calls.", no_args_is_help=True, cls=ChirpGroup)
     app.command("get", cls=ChirpCommand)(get_call)
     app.command("get-many", cls=ChirpCommand)(get_many)
+    app.command("create", cls=ChirpCommand)(create_call)
+    app.command("hangup", cls=ChirpCommand)(hangup_call)
     return app

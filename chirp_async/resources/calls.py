@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -21,9 +20,7 @@ from .._coalesce import SingleFlight
 from .._errors import (
     BatchAbortedError,
     BatchError,
-    CallIdTypeError,
     ChirpError,
-    InvalidCallIdError,
 )
 from .._fanout import ProgressCallback, StopRule, check_concurrency, fan_out, map_unique
 from .._models import Call, parse_call
@@ -31,43 +28,16 @@ from .._response import APIResponse
 from .._skip import without
 from .._status_errors import rejects_key
 from .._transport import RawResponse, Transport
+from ._call_control import CallControl
+from ._ids import validate_call_id
 
 __all__ = ["Calls", "CallsWithRawResponse", "validate_call_id"]
 
-_CALL_ID_PATTERN: Final = re.compile(r"call_(?:test_)?[a-zA-Z0-9]{27}")
 _CALLS_PATH: Final = "/v1/calls/"
 
 
 def _batch_stop() -> StopRule[str, ChirpError]:
     return StopRule(rejects_key, BatchAbortedError)
-
-
-def validate_call_id(call_id: object) -> str:
-    """Check that ``call_id`` has the API's form, ``^call_(?:test_)?[a-zA-Z0-9]{27}$``.
-
-    Because only ASCII letters, digits and the two fixed prefixes pass, nothing that
-    could alter the URL (``/``, ``..``, ``%``, ``?``, CR/LF, unicode) ever reaches it.
-    A `str` subclass (a `StrEnum` member, ``numpy.str_``) counts by its string value,
-    whatever its ``__str__`` says.
-
-    Args:
-        call_id: The value to check.
-
-    Returns:
-        The ID as a plain `str`, known good.
-
-    Raises:
-        InvalidCallIdError: It does not match; the message shows the value (shortened)
-            and the expected form.
-        CallIdTypeError: It is not a str (also a `TypeError`; the message names the type).
-    """
-    if type(call_id) is not str:
-        if not isinstance(call_id, str):
-            raise CallIdTypeError(call_id)
-        call_id = str.__str__(call_id)  # the value itself, not a subclass's rendering
-    if _CALL_ID_PATTERN.fullmatch(call_id) is None:
-        raise InvalidCallIdError(call_id)
-    return call_id
 
 
 def _parse_call_response(response: APIResponse[Call], call_id: str) -> Call:
@@ -125,12 +95,15 @@ class CallsWithRawResponse:
 
 
 @final
-class Calls:
+class Calls(CallControl):
     """Operations on voice calls. Reach it as ``client.calls``.
 
-    Every method goes the same way for each ID: validate it, check the client's loop,
-    share the request with concurrent callers for the same ID, answer from the cache when
-    one is configured and the call is final, else fetch and decode.
+    Reading (`get`, `get_many`, `iter_many`) goes the same way for each ID: validate it,
+    check the client's loop, share the request with concurrent callers for the same ID,
+    answer from the cache when one is configured and the call is final, else fetch and
+    decode. Acting (`create` and the commands: `answer`, `reject`, `hangup`, `hold`,
+    `unhold`, `start_recording`, `stop_recording`, `send_to_voicemail`, `send_command`)
+    is sent at most once in effect: see `create`.
 
     Attributes:
         with_raw_response: The same single-call methods, returning `APIResponse` objects.

@@ -58,7 +58,9 @@ from chirp_async import (
     Call,
     ChirpError,
     ConfigurationError,
+    RecordingList,
     RetryPolicy,
+    Webhook,
 )
 from chirp_async.testing import DEFAULT_TEST_API_KEY, Fault, MockChirpServer
 
@@ -76,7 +78,12 @@ QUICKSTART: Final = "Quickstart"
 MANY_CALLS: Final = "Many calls at once: `get_many` and `iter_many`"
 RAW_RESPONSES: Final = "Raw responses"
 TESTING: Final = "Testing your code with the mock server"
-TESTED_HEADINGS: Final = frozenset({QUICKSTART, MANY_CALLS, RAW_RESPONSES, TESTING})
+PLACING: Final = "Placing and controlling calls"
+AROUND_CALLS: Final = "Recordings, voicemails and webhooks"
+TESTING_CALLS: Final = "Testing calling code"
+TESTED_HEADINGS: Final = frozenset(
+    {QUICKSTART, MANY_CALLS, RAW_RESPONSES, TESTING, PLACING, AROUND_CALLS, TESTING_CALLS}
+)
 
 # What the README's fragments may assume (it says so in prose before the first one).
 CONTEXT_NAMES: Final = ("client", "ids", "id_stream", "call_id")
@@ -96,7 +103,8 @@ NOT_RUN: Final[Mapping[tuple[str, ...], str]] = {
         "installs (from a checkout, git or PyPI), which needs the network; the SDK is installed"
     ),
 }
-CLI_GROUPS: Final = frozenset({"calls", "mock"})  # commands that take a subcommand
+# commands that take a subcommand
+CLI_GROUPS: Final = frozenset({"calls", "mock", "voicemails", "recordings"})
 GET_MANY_IDS: Final = (SAMPLE_CALL_ID, "call_test_3xKq9Lm2Np4Rs6Tu8Vw0Yz1Ab2C")
 READY_LINE: Final = "Press Ctrl-C to stop."
 # Environment variables of the configuration table, and a value to set each to.
@@ -383,6 +391,86 @@ async def test_the_example_test_passes(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr() == ("", "")
 
 
+async def run_tests_block(heading: str) -> None:
+    """Execute a block of ``test_*`` functions and await each (they take no fixtures)."""
+    block = python_block(heading)
+    assert classify(block) == "tests"
+    namespace: dict[str, Any] = {"__name__": "readme_tests"}
+    exec(compile(block.code, block.where, "exec"), namespace)
+    tests = {name: fn for name, fn in namespace.items() if name.startswith("test_")}
+    assert tests
+    for name, test in tests.items():
+        assert callable(test)
+        assert not inspect.signature(test).parameters, f"{name}: fixtures are not provided here"
+        outcome = test()
+        if inspect.isawaitable(outcome):
+            await outcome
+
+
+async def test_placing_a_call_records_and_hangs_up_the_call_with_the_token(
+    context: Context, chirp_mock_server: MockChirpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = chirp_mock_server
+    block = python_block(PLACING)
+    assert classify(block) == "fragment"
+    namespace = context.namespace()
+
+    await run_fragment(block, namespace)
+
+    call, token = namespace["call"], namespace["token"]
+    assert isinstance(call, Call)
+    assert server.calling.created_calls() == [call.id]
+    assert server.call_json(call.id)["metadata"] == {"requestToken": token}
+    assert server.calling.commands(call.id) == [
+        {"type": "start_recording", "format": "ogg"},
+        {"type": "hangup"},
+    ]
+    assert server.call_json(call.id)["status"] == "canceled"
+    assert capsys.readouterr() == ("", "")
+
+
+async def test_placing_a_call_whose_answer_is_lost_places_nothing_more(
+    context: Context, chirp_mock_server: MockChirpServer
+) -> None:
+    server = chirp_mock_server
+    server.script_route("POST /v1/calls", Fault.drop_response())
+    namespace = context.namespace()
+
+    await run_fragment(python_block(PLACING), namespace)  # the unknown outcome is handled
+
+    assert "call" not in namespace
+    (call_id,) = server.calling.created_calls()  # placed once, by the lost request
+    assert server.calling.commands(call_id) == []
+    assert server.requests_to("POST /v1/calls") == 1
+
+
+async def test_voicemails_are_marked_read_and_the_webhook_created(
+    context: Context, chirp_mock_server: MockChirpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = chirp_mock_server
+    server.calling.add_voicemails(3)
+    block = python_block(AROUND_CALLS)
+    assert classify(block) == "fragment"
+    namespace = context.namespace()
+
+    await run_fragment(block, namespace)
+
+    assert [voicemail["isRead"] for voicemail in server.calling.voicemails()] == [True] * 3
+    webhook = namespace["webhook"]
+    assert isinstance(webhook, Webhook)
+    assert server.webhooks.subscriptions() == [json.loads(msgspec.json.encode(webhook))]
+    assert webhook.headers == {"X-Webhook-Secret": "a-long-random-secret"}
+    recordings = namespace["recordings"]
+    assert isinstance(recordings, RecordingList)
+    assert recordings.total_count == 0  # a generated call has none
+    assert capsys.readouterr() == ("", "")
+
+
+async def test_the_calling_test_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    await run_tests_block(TESTING_CALLS)
+    assert capsys.readouterr() == ("", "")
+
+
 # == shell lines ===========================================================================
 
 
@@ -492,10 +580,84 @@ async def check_demo(line: ShellLine, server: MockChirpServer, cwd: Path) -> Non
     assert re.search(rf"calls fetched\s+│\s+{count:,} of {count:,}", done.stdout), done.stdout
 
 
+async def check_calls_create(line: ShellLine, server: MockChirpServer, cwd: Path) -> None:
+    done = await run_cli(line, server, cwd)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    (call_id,) = server.calling.created_calls()
+    assert json.loads(done.stdout) == server.call_json(call_id)
+    metadata = option(line.argv, "--metadata")
+    assert metadata is not None
+    assert server.call_json(call_id)["metadata"] == json.loads(metadata)
+
+
+async def placed_call(server: MockChirpServer) -> str:
+    async with AsyncChirp(server.api_key, base_url=server.base_url) as client:
+        return (await client.calls.create(from_="+15551234567", to="+15559876543")).id
+
+
+async def completed_recording(server: MockChirpServer) -> str:
+    async with AsyncChirp(server.api_key, base_url=server.base_url) as client:
+        call = await client.calls.create(from_="+15551234567", to="+15559876543")
+        server.advance(5)
+        await client.calls.start_recording(call.id)
+        await client.calls.hangup(call.id)
+        server.advance(5)
+        (recording,) = (await client.recordings.list(call.id)).data
+        return recording.id
+
+
+def with_id(argv: Sequence[str], placeholder_index: int, real_id: str) -> list[str]:
+    """The README's example ID stands for one the mock made: commands need a real one."""
+    replaced = list(argv)
+    replaced[placeholder_index] = real_id
+    return replaced
+
+
+async def check_calls_hangup(line: ShellLine, server: MockChirpServer, cwd: Path) -> None:
+    assert CALL_ID_PATTERN.fullmatch(line.argv[3])
+    call_id = await placed_call(server)
+    env = {"CHIRP_API_KEY": server.api_key, "CHIRP_BASE_URL": server.base_url}
+    done = await run_process(cli_argv(with_id(line.argv, 3, call_id)), env=env, cwd=cwd)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert json.loads(done.stdout) == {"callId": call_id, "command": "hangup", "status": "accepted"}
+    assert server.call_json(call_id)["status"] == "canceled"
+
+
+async def check_voicemails_list(line: ShellLine, server: MockChirpServer, cwd: Path) -> None:
+    ids = server.calling.add_voicemails(7)
+    done = await run_cli(line, server, cwd)
+    assert done.returncode == 0, done.stderr
+    listed = [json.loads(text)["id"] for text in done.stdout.splitlines()]
+    if "--all" in line.argv:
+        assert listed == ids[::-1]
+        assert done.stderr == "listed 7 voicemails\n"
+    else:
+        limit = int(option(line.argv, "--limit") or "20")
+        assert listed == ids[::-1][:limit]
+        assert done.stderr == f"listed {limit} of 7 voicemails (offset 0)\n"
+
+
+async def check_recordings_download(line: ShellLine, server: MockChirpServer, cwd: Path) -> None:
+    assert re.fullmatch(r"call_rec_[A-Za-z0-9]{27}", line.argv[3])
+    recording_id = await completed_recording(server)
+    output = option(line.argv, "-o")
+    assert output is not None
+    env = {"CHIRP_API_KEY": server.api_key, "CHIRP_BASE_URL": server.base_url}
+    done = await run_process(cli_argv(with_id(line.argv, 3, recording_id)), env=env, cwd=cwd)
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+    assert done.stderr == f"wrote 1,048,576 bytes to {output}\n"
+    assert (cwd / output).read_bytes() == server.calling.recording_content(recording_id)
+    assert all("Authorization" not in r.headers for r in server.storage_requests)
+
+
 CliCheck = Callable[[ShellLine, MockChirpServer, Path], Awaitable[None]]
 CLI_CHECKS: Final[Mapping[tuple[str, ...], CliCheck]] = {
     ("calls", "get"): check_calls_get,
     ("calls", "get-many"): check_calls_get_many,
+    ("calls", "create"): check_calls_create,
+    ("calls", "hangup"): check_calls_hangup,
+    ("voicemails", "list"): check_voicemails_list,
+    ("recordings", "download"): check_recordings_download,
     ("mock", "serve"): check_mock_serve,
     ("demo",): check_demo,
 }

@@ -122,7 +122,9 @@ def test_the_exit_status_table_matches_the_cli() -> None:
     assert [int(status) for status in rows] == sorted(statuses)
 
 
-@pytest.mark.parametrize("script", ["worker.py", "demo.py", "bot.py", "web_service.py"])
+@pytest.mark.parametrize(
+    "script", ["worker.py", "demo.py", "bot.py", "web_service.py", "calling_bot.py"]
+)
 def test_each_examples_usage_matches_the_readme(script: str) -> None:
     (row,) = [line for line in TEXT.splitlines() if line.startswith(f"| `{script}` |")]
     (command,) = [span for span in code_spans(row) if span.startswith("python examples/")]
