@@ -147,14 +147,15 @@ class UnknownEvent(msgspec.Struct, kw_only=True, frozen=True, gc=False):
 
     Attributes:
         event: Its name, e.g. ``calls.ringing``.
-        event_id: Its ``eventId``.
+        event_id: Its ``eventId``, or ``None`` when it has none: the reference's SMS and
+            WhatsApp payloads carry none, and such an event cannot be deduplicated.
         timestamp: The ``timestamp`` string as sent, or ``None`` if it was not a string.
         payload: The whole body as decoded JSON.
         raw: The body bytes exactly as received.
     """
 
     event: str
-    event_id: str
+    event_id: str | None
     timestamp: str | None
     payload: dict[str, Any]
     raw: bytes
@@ -187,9 +188,10 @@ _JSON_DECODER: Final = msgspec.json.Decoder()
 def decode_event(body: bytes) -> WebhookEvent:
     """Decode a delivery body, without checking who sent it (see `parse_event`).
 
-    The body must be a JSON object with string ``event`` and ``eventId``. A documented
-    event must also have a ``timestamp`` and a ``data`` object with ``call`` and ``app``;
-    any other event name gives an `UnknownEvent`.
+    The body must be a JSON object with a string ``event``. A documented calling event must
+    also have an ``eventId``, a ``timestamp`` and a ``data`` object with ``call`` and
+    ``app``; any other event name gives an `UnknownEvent`, with or without an ``eventId``
+    (the reference's SMS and WhatsApp examples have none: tolerated, not deduplicated).
 
     Args:
         body: The request body.
@@ -198,8 +200,8 @@ def decode_event(body: bytes) -> WebhookEvent:
         The typed event, or `UnknownEvent`.
 
     Raises:
-        WebhookPayloadError: The body is not JSON, not an object, lacks ``event`` or
-            ``eventId``, or is a documented event with fields of the wrong shape.
+        WebhookPayloadError: The body is not JSON, not an object, lacks ``event``, or is a
+            documented event without ``eventId`` or with fields of the wrong shape.
 
     Example:
         >>> event = decode_event(b'{"event": "calls.ringing", "eventId": "evt_1"}')
@@ -218,16 +220,17 @@ def decode_event(body: bytes) -> WebhookEvent:
             reason="not_an_object",
         )
     event = _required_str(payload, "event")
-    event_id = _required_str(payload, "eventId")
     if event not in _KNOWN_EVENTS:
         timestamp = payload.get("timestamp")
+        given_id = payload.get("eventId")
         return UnknownEvent(
             event=event,
-            event_id=event_id,
+            event_id=given_id if isinstance(given_id, str) and given_id else None,
             timestamp=timestamp if isinstance(timestamp, str) else None,
             payload=payload,
             raw=bytes(body),
         )
+    event_id = _required_str(payload, "eventId")
     data = payload.get("data")
     if not isinstance(data, dict):
         raise WebhookPayloadError(

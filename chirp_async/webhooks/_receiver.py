@@ -309,7 +309,7 @@ class WebhookReceiver:
                 "webhook delivery refused (503): %d events already queued", self._queue_size
             )
             return self._refuse(503, "unavailable", "receiver busy")
-        if self._dedupe is not None:
+        if self._dedupe is not None and event.event_id is not None:
             # Reserve the slot across the await, so the put below cannot find the queue full.
             self._reserved += 1
             try:

@@ -124,6 +124,20 @@ async def test_an_event_reaches_the_callback_once_even_when_delivered_twice(
     assert site.receiver.stats == ReceiverStats(accepted=1, duplicates=1, handled=1)
 
 
+async def test_an_event_without_an_event_id_is_handed_over_every_time(
+    site: Site, recorder: Recorder
+) -> None:
+    # SMS and WhatsApp payloads carry no eventId (calling.md, 9.9): nothing to dedupe on.
+    body = b'{"event": "messages.received", "data": {}}'
+
+    replies = [await site.post(body), await site.post(body)]
+    await settle(site.receiver)
+
+    assert replies == [(200, ""), (200, "")]
+    assert [type(e).__name__ for e in recorder.events] == ["UnknownEvent", "UnknownEvent"]
+    assert site.receiver.stats == ReceiverStats(accepted=2, duplicates=0, handled=2)
+
+
 async def test_distinct_events_all_arrive_in_order_including_unknown_ones(
     site: Site, recorder: Recorder
 ) -> None:
