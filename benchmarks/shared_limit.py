@@ -54,7 +54,7 @@ import redis
 from benchmarks._bench_io import MockProcess, bench_server, final_ids, plot, write_results
 from benchmarks._shared_worker import Job, Mode, Outcome, work
 from benchmarks.limiter_store import cost
-from chirp_async.redis._limiter import default_margin
+from chirp_async.redis._margin import default_margin
 from chirp_async.testing import StoreServer
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

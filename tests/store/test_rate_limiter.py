@@ -18,7 +18,7 @@ import redis.asyncio
 from chirp_async import APITimeoutError, ClientStateError, ConfigurationError, RateLimitInfo
 from chirp_async._limiter import LimiterState, RateLimiter
 from chirp_async.redis import RedisRateLimiter
-from chirp_async.redis._limiter import default_margin
+from chirp_async.redis._margin import default_margin
 
 from .helpers import API_KEY, KEY_ID, OTHER_KEY_ID, WALL_START, FakeClock, HeldClock
 
