@@ -243,6 +243,7 @@ async def fan_out(
     concurrency: int,
     catch: type[E] | tuple[type[E], ...],
     stop: StopRule[T, E] | None = None,
+    buffer: int | None = None,
 ) -> AsyncGenerator[tuple[T, R | E], None]:
     """Yield ``(item, outcome)`` for every item, in completion order.
 
@@ -257,6 +258,9 @@ async def fan_out(
             once, with `check_concurrency`).
         catch: Exception classes that are outcomes rather than failures.
         stop: When to stop starting work, and what the items not started get.
+        buffer: How many finished outcomes may wait for the caller (``None``: as many as
+            ``concurrency``). With 0 a worker that finished waits until the caller takes
+            its outcome, so at most ``concurrency`` items are done and not yet taken.
 
     Yields:
         ``(item, result_or_exception)`` pairs, as they complete.
@@ -265,7 +269,8 @@ async def fan_out(
         Exception: From the input iterable, or from ``work`` when not in ``catch``.
     """
     source = _Source(items)
-    out_send, out_receive = anyio.create_memory_object_stream[tuple[T, "R | E"]](concurrency)
+    size = concurrency if buffer is None else buffer
+    out_send, out_receive = anyio.create_memory_object_stream[tuple[T, "R | E"]](size)
 
     async def worker(send: MemoryObjectSendStream[tuple[T, R | E]]) -> None:
         def deliver(item: T, outcome: R | E) -> bool:

@@ -132,8 +132,10 @@ async def _fetch_all(
         # Before the bar appears: a usage error prints one clean line.
         client = await _open_client(state, scale, stack, shared)
         async with client:
+            # buffer=0: no results wait in a read-ahead buffer, so a killed run leaves at most
+            # `concurrency` + 1 fetched IDs unrecorded (fetched again on resume).
             results = client.calls.iter_many(
-                ids, concurrency=concurrency, on_progress=bar.update, skip=scale.skip
+                ids, concurrency=concurrency, on_progress=bar.update, skip=scale.skip, buffer=0
             )
             try:
                 with bar:

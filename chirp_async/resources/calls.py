@@ -28,6 +28,7 @@ from .._response import APIResponse
 from .._skip import without
 from .._status_errors import rejects_key
 from .._transport import RawResponse, Transport
+from .._validate import check_int
 from ._call_control import CallControl
 from ._ids import validate_call_id
 
@@ -213,6 +214,7 @@ class Calls(CallControl):
         concurrency: int = defaults.CONCURRENCY,
         on_progress: ProgressCallback | None = None,
         skip: Container[str] | None = None,
+        buffer: int | None = None,
     ) -> AsyncGenerator[tuple[str, Call | ChirpError], None]:
         """Fetch many calls, yielding ``(call_id, Call or error)`` as each completes.
 
@@ -244,13 +246,20 @@ class Calls(CallControl):
                 ``total`` is ``None`` when ``ids`` has no ``len()`` (or ``skip`` is given).
             skip: IDs to leave out (any container: a set, or an object whose
                 ``__contains__`` decides, such as a shard test), or ``None``.
+            buffer: Finished results that may wait for you while you handle one
+                (``None``: ``concurrency``). 0 makes each finished fetch wait until you
+                take it, so that if your process dies, at most ``concurrency`` fetched
+                results were never handled (and are fetched again on resume); it costs
+                a little throughput when you consume faster than the API answers.
 
         Returns:
             An async generator of ``(call_id, result)`` pairs in completion order.
 
         Raises:
-            ValueError: ``concurrency`` < 1 (raised at once, before iterating).
-            TypeError: ``concurrency`` is not an int, or ``ids`` is a single string.
+            ValueError: ``concurrency`` < 1 or ``buffer`` < 0 (raised at once, before
+                iterating).
+            TypeError: ``concurrency`` or ``buffer`` is not an int, or ``ids`` is a single
+                string.
 
         Example:
             ```python
@@ -264,12 +273,15 @@ class Calls(CallControl):
         total = len(ids) if isinstance(ids, Sized) and skip is None else None
         if skip is not None:
             ids = without(ids, skip)
+        if buffer is not None:
+            check_int("buffer", buffer, minimum=0)
         results = fan_out(
             ids,
             self._checked_fetch,
             concurrency=self._workers(concurrency, total),
             catch=ChirpError,
             stop=_batch_stop(),
+            buffer=buffer,
         )
         if on_progress is None:
             return results  # no wrapping generator: one layer less per ID

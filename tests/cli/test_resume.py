@@ -76,7 +76,9 @@ def test_a_killed_run_resumed_records_every_id_once_and_refetches_at_most_the_in
     sent = server.call(lambda s: [s.requests_for(call_id) for call_id in ids])
     counts = collections.Counter(sent)
     assert set(counts) <= {1, 2}
-    assert counts[2] <= KILL_CONCURRENCY  # only the requests in flight at the kill
+    # Only what was fetched and not yet written at the kill: one result in each worker's
+    # hands (the CLI asks for no read-ahead buffer), and the one being written.
+    assert counts[2] <= KILL_CONCURRENCY + 1
 
 
 def test_resume_keeps_final_errors_refetches_retriable_ones_and_cuts_a_torn_line(

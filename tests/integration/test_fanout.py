@@ -422,3 +422,27 @@ async def test_a_single_string_instead_of_a_list_is_a_type_error(
     with pytest.raises(TypeError, match="not a single string"):
         client.calls.iter_many(IDS[0])
     assert server.request_count == 0
+
+
+@pytest.mark.parametrize(("buffer", "ahead"), [(0, 4), (None, 4 + 4)])
+async def test_iter_many_fetches_at_most_buffer_plus_concurrency_ahead_of_the_consumer(
+    client: AsyncChirp, server: MockChirpServer, buffer: int | None, ahead: int
+) -> None:
+    taken = 0
+    async with contextlib.aclosing(
+        client.calls.iter_many(IDS, concurrency=4, buffer=buffer)
+    ) as results:
+        async for _ in results:
+            taken += 1
+            if taken == 5:
+                for _ in range(50):  # the workers run ahead as far as they may
+                    await asyncio.sleep(0.005)
+                # done and not yet taken by us: in the workers' hands, and in the buffer
+                assert server.request_count <= taken + ahead
+                break
+
+
+@pytest.mark.parametrize(("buffer", "error"), [(-1, ValueError), ("2", TypeError)])
+def test_iter_many_refuses_a_bad_buffer(client: AsyncChirp, buffer: object, error: type) -> None:
+    with pytest.raises(error, match="buffer"):
+        client.calls.iter_many(IDS, buffer=buffer)  # type: ignore[arg-type]
