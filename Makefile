@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PIP_FLAGS ?= --disable-pip-version-check --quiet --no-input
 
-.PHONY: demo demo-scale test lint typecheck typecheck-public pytest pytest-debug docs docs-serve bench clean help
+.PHONY: demo demo-scale test lint typecheck typecheck-public pytest docs docs-serve bench clean help
 
 help:
 	@echo "make demo   - set up .venv and run the demos against the embedded mock server"
@@ -61,12 +61,21 @@ typecheck-public: $(VENV)/.installed-dev
 	PATH="$(abspath $(BIN)):$$PATH" PYRIGHT_PYTHON_IGNORE_WARNINGS=1 \
 		$(BIN)/pyright --verifytypes chirp_async --ignoreexternal
 
-# Two workers (pytest-xdist): the suite mostly waits on sockets and subprocesses, and CI has
-# two cores. coverage starts before pytest, so the modules its pytest11 plugin imports are
-# measured too, and follows every subprocess (the workers, the CLI): see [tool.coverage.run].
+# Every test runs once, on two pytest-xdist workers (the suite mostly waits on sockets and
+# subprocesses; CI has two cores), under coverage, which follows every subprocess (see
+# [tool.coverage.run]) and starts before pytest so the modules its pytest11 plugin imports
+# are measured too:
+# - the SDK's own tests in asyncio debug mode with Python's dev mode (never-awaited
+#   coroutines, slow callbacks, unclosed resources);
+# - the tests that run the CLI and the examples as subprocesses in normal mode (debug mode's
+#   reports on stderr would become part of the output they compare);
+# - the soak (marked slow) alone, outside both.
+PYTEST := $(BIN)/python -m coverage run -m pytest -q -n 2
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m coverage erase
-	$(BIN)/python -m coverage run -m pytest -n 2
+	PYTHONDEVMODE=1 PYTHONASYNCIODEBUG=1 $(PYTEST) -m "not slow and not subprocess"
+	$(PYTEST) -m "subprocess and not slow"
+	$(BIN)/python -m pytest -q -m slow
 	$(BIN)/python -m coverage combine --quiet
 	$(BIN)/python -m coverage report
 
@@ -78,12 +87,7 @@ docs: $(VENV)/.installed-docs
 docs-serve: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
-# The whole suite once more in asyncio debug mode with Python's dev mode (slow callbacks,
-# never-awaited coroutines, unclosed resources); the soak (marked slow) runs once, above.
-pytest-debug: $(VENV)/.installed-dev
-	PYTHONASYNCIODEBUG=1 $(BIN)/python -X dev -m pytest -q -n 2 -m "not slow"
-
-test: lint typecheck typecheck-public pytest pytest-debug docs
+test: lint typecheck typecheck-public pytest docs
 
 # Throughput (two fan-out scenarios, with the server's own ceiling), model cost, memory
 # kept per Call, the SDK's layers, the single-request round trip, and the rate limiter

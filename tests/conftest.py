@@ -23,6 +23,19 @@ _ENV_VARS: Final = (
     "no_proxy",
 )
 
+# Where the command line and the examples run as subprocesses: they run outside asyncio debug
+# mode, whose reports on stderr would become part of the output those tests compare.
+_SUBPROCESS_DIRS: Final = ("cli", "examples", "docs", "benchmarks")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under a subprocess directory with ``subprocess`` (see the Makefile)."""
+    for item in items:
+        parts = item.path.parts
+        if "tests" in parts and parts[parts.index("tests") + 1] in _SUBPROCESS_DIRS:
+            item.add_marker(pytest.mark.subprocess)
+
+
 # Distinctive, so that a leak is unmistakable: tests search outputs for the whole key, for
 # "UNITSECRET" and for the random-looking 20-character tail.
 _FAKE_API_KEY: Final = "sk_test_app_" + "UNITSECRET" + "q8Zt3LmV0xK5pR2wN7aJ"
