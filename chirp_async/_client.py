@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
@@ -15,6 +16,7 @@ from ._limiter import RateLimiter
 from ._logging import setup_logging_from_env
 from ._pacing import LocalRateLimiter
 from ._retry import RetryBudget, RetryPolicy
+from ._scrub import Scrubber
 from ._session import SessionPool
 from ._stats import ClientStats, Counters
 from ._transport import SharedState, Transport
@@ -85,6 +87,7 @@ def _shared_state(config: ClientConfig) -> SharedState:
         limiter=limiter,
         budget=None if config.retry_budget is None else RetryBudget(config.retry_budget),
         counters=Counters(),
+        scrubber=Scrubber(config.api_key.reveal()),
     )
 
 
@@ -95,9 +98,7 @@ def _webhooks_state(config: ClientConfig, shared: SharedState) -> SharedState:
     its own ``X-RateLimit-*`` headers, so neither budget holds the other's requests back.
     """
     limiter = LocalRateLimiter(follow_headers=config.pace_by_headers, clock=config.clock)
-    return SharedState(
-        pool=shared.pool, limiter=limiter, budget=shared.budget, counters=shared.counters
-    )
+    return dataclasses.replace(shared, limiter=limiter)
 
 
 def _bind(config: ClientConfig) -> None:

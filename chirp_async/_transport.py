@@ -81,12 +81,17 @@ class RawResponse:
 @final
 @dataclass(frozen=True, slots=True)
 class SharedState:
-    """What a client and its `with_options` copies share: pool, limiter, budget, counters."""
+    """What a client and its `with_options` copies share.
+
+    The pool, the rate limiter, the retry budget, the counters, and the key's scrubber
+    (built once: `with_options` copies stay cheap).
+    """
 
     pool: SessionPool
     limiter: RateLimiter
     budget: RetryBudget | None
     counters: Counters
+    scrubber: Scrubber
 
 
 @final
@@ -124,7 +129,7 @@ class Transport:
         # URL objects built from the parsed base: cheaper per request than parsing a str.
         self._base_url = yarl.URL(config.base_url)
         self._base_path = self._base_url.raw_path.rstrip("/")  # a prefix such as "/chirp"
-        self._scrubber = Scrubber(config.api_key.reveal())
+        self._scrubber = shared.scrubber
         # The keyword arguments of every request. A session the pool created already
         # carries the headers, the client's timeout and no decompression; a user's session
         # gets them per request, and must not raise for status or follow redirects.
