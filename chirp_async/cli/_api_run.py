@@ -78,7 +78,7 @@ def run_with_client(
     return outcome
 
 
-def exit_on_error(outcome: object) -> None:
+def exit_on_error(outcome: _T | ChirpError) -> _T:
     """If ``outcome`` is an error: print it on one line and exit with its status.
 
     2 for a bad argument (nothing was sent), 3 when the API rejected the key, else 1;
@@ -87,11 +87,14 @@ def exit_on_error(outcome: object) -> None:
     Args:
         outcome: What `run_with_client` returned.
 
+    Returns:
+        ``outcome``, known not to be an error.
+
     Raises:
         typer.Exit: ``outcome`` is an error.
     """
     if not isinstance(outcome, ChirpError):
-        return
+        return outcome
     report_error(outcome)
     if getattr(outcome, "outcome_unknown", False):
         print(_UNKNOWN_OUTCOME, file=sys.stderr, flush=True)

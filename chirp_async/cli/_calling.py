@@ -10,7 +10,17 @@ from chirp_async import AsyncChirp, Call, CommandResult
 from ._api_run import exit_on_error, run_with_client, write_json_line
 from ._runtime import EXIT_USAGE, report_error, state_of
 
-__all__ = ["create_call", "hangup_call"]
+__all__ = ["CallIdArgument", "create_call", "hangup_call"]
+
+CallIdArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="CALL_ID",
+        help="The call ID, e.g. call_2DbBs7GWhGvVNJGrDXr5RG0mBWI.",
+        show_default=False,
+    ),
+]
+"""The ``CALL_ID`` argument of the commands that take one call."""
 
 
 def _metadata(text: str | None) -> dict[str, object] | None:
@@ -88,14 +98,7 @@ def create_call(
 
 def hangup_call(
     ctx: typer.Context,
-    call_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="CALL_ID",
-            help="The call ID, e.g. call_2DbBs7GWhGvVNJGrDXr5RG0mBWI.",
-            show_default=False,
-        ),
-    ],
+    call_id: CallIdArgument,
 ) -> None:
     """End a call and print the API's answer as one JSON line.
 

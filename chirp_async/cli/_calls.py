@@ -9,24 +9,19 @@ from typing import Annotated, BinaryIO, Final, TypeVar
 import typer
 from rich.console import Console
 
-from chirp_async import Call, ChirpError, InvalidCallIdError, defaults, rejects_key
+from chirp_async import defaults
 
+from ._api_run import exit_on_error, run_with_client, write_json_line
 from ._batch import Scale, run_batch
-from ._calling import create_call, hangup_call
+from ._calling import CallIdArgument, create_call, hangup_call
 from ._help import ChirpCommand, ChirpGroup
 from ._input import IdInput, open_ids
-from ._output import FLUSH_BYTES, JsonlWriter, call_json
+from ._output import FLUSH_BYTES, JsonlWriter
 from ._resume import resume_lines, start_resume
 from ._runtime import (
     EXIT_BROKEN_PIPE,
-    EXIT_FAILED,
-    EXIT_KEY_REJECTED,
     EXIT_USAGE,
-    CliState,
-    Interrupted,
-    make_client,
     report_error,
-    run_until_interrupted,
     silence_stdout,
     state_of,
 )
@@ -47,30 +42,9 @@ class OutputFormat(str, enum.Enum):
     TABLE = "table"
 
 
-async def _fetch_one(state: CliState, call_id: str) -> Call | ChirpError:
-    async with make_client(state) as client:
-        try:
-            return await client.calls.get(call_id)
-        except ChirpError as exc:
-            return exc
-
-
-def _failure_status(error: ChirpError) -> int:
-    if isinstance(error, InvalidCallIdError):
-        return EXIT_USAGE
-    return EXIT_KEY_REJECTED if rejects_key(error) else EXIT_FAILED
-
-
 def get_call(
     ctx: typer.Context,
-    call_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="CALL_ID",
-            help="The call ID, e.g. call_2DbBs7GWhGvVNJGrDXr5RG0mBWI.",
-            show_default=False,
-        ),
-    ],
+    call_id: CallIdArgument,
     output_format: Annotated[
         OutputFormat,
         typer.Option(
@@ -87,21 +61,12 @@ def get_call(
     as one line); 2 for usage errors (no API key, a malformed call ID); 3 when the API
     rejected the key (401, or 403 for a restricted account); 130 on Ctrl-C.
     """
-    state = state_of(ctx)
+    call = exit_on_error(run_with_client(state_of(ctx), lambda client: client.calls.get(call_id)))
+    if output_format is OutputFormat.JSON:
+        write_json_line(call)
+        return
     try:
-        outcome = run_until_interrupted(lambda: _fetch_one(state, call_id), loop=state.loop)
-    except Interrupted as exc:
-        raise typer.Exit(exc.exit_status) from None
-    if isinstance(outcome, ChirpError):
-        report_error(outcome)
-        raise typer.Exit(_failure_status(outcome))
-    try:
-        if output_format is OutputFormat.TABLE:
-            Console(highlight=False).print(call_table(outcome))
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(call_json(outcome) + b"\n")
-            sys.stdout.buffer.flush()
+        Console(highlight=False).print(call_table(call))
     except BrokenPipeError:
         silence_stdout()
         raise typer.Exit(EXIT_BROKEN_PIPE) from None

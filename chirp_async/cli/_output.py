@@ -1,4 +1,4 @@
-"""Output: a call as JSON, JSON Lines records, and the counts a run ends with."""
+"""Output: JSON Lines records, and the counts a run ends with."""
 
 import collections
 import dataclasses
@@ -16,7 +16,6 @@ __all__ = [
     "FLUSH_BYTES",
     "JsonlWriter",
     "Tally",
-    "call_json",
     "outcome_record",
     "summary_lines",
 ]
@@ -24,18 +23,6 @@ __all__ = [
 _ENCODER: Final = msgspec.json.Encoder()
 FLUSH_BYTES: Final = 64 * 1024
 FLUSH_INTERVAL: Final = 0.2  # seconds: how stale a reader of the file (tail -f) may be
-
-
-def call_json(call: Call) -> bytes:
-    """Encode a call as the API's camelCase JSON, on one line.
-
-    Args:
-        call: The call.
-
-    Returns:
-        Compact JSON bytes, without a line ending.
-    """
-    return _ENCODER.encode(call)
 
 
 def _error_status(error: ChirpError) -> int | None:
